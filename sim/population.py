@@ -130,7 +130,7 @@ class Persons(Table):
         # household registration (户籍)
         "hukou_area": np.dtype(np.int8),     # area of the hukou; OUTSIDE = not Panjin hukou
         "hukou_urban": np.dtype(np.bool_),   # urban (城镇) vs rural (农村) registration
-        "origin": np.dtype(np.int8),         # ORIGINS: where a migrant's hukou is
+        "origin": np.dtype(np.int8),         # ORIGINS: where the hukou came from; kept on settling
         "village": np.dtype(np.int32),       # rural collective of a Panjin rural hukou; NONE
         "settled_year": np.dtype(np.int16),  # year of settling through a channel; NONE
         "settled_channel": np.dtype(np.int8),  # CHANNELS; NONE

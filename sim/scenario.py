@@ -195,7 +195,8 @@ def _check_value(spec: _Spec, v: Any, file: str, fld: str) -> Any:
     if spec.type in ("bool", "int", "float", "str"):
         return _check_scalar(spec, spec.type, v, file, fld)
     if not isinstance(v, list | tuple):
-        what = "a list of tables (schedule rows)" if spec.type == "schedule" else f"a {spec.type}"
+        what = {"schedule": "a list of tables (schedule rows)", "list[int]": "a list of integers",
+                "list[float]": "a list of numbers", "list[str]": "a list of strings"}[spec.type]
         raise ScenarioError(file, fld, f"must be {what} (got {_show(v)}, {_kind(v)})")
     if spec.type != "schedule":
         return tuple(_check_scalar(spec, spec.type[5:-1], x, file, f"{fld}[{i}]")

@@ -697,16 +697,29 @@ def _load_file(path: Path, file: str, data: dict, base: Scenario, chain: tuple) 
                      (file, *base.chain), base._specs, values, origin, file)
 
 
-def _walk(data: dict, tree: dict, prefix: str, file: str, out: dict, extra: list[str]) -> None:
+def _leaves(tree: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in tree.items():
+        name = f"{prefix}.{k}" if prefix else k
+        out += _leaves(v, name) if isinstance(v, dict) else [name]
+    return out
+
+
+def _walk(data: dict, tree: dict, prefix: str, file: str, out: dict, extra: list[str],
+          root: dict | None = None) -> None:
     for key, v in data.items():
         name = f"{prefix}.{key}" if prefix else key
         node = tree.get(key)
         if node is None:
-            raise ScenarioError(file, name, _unknown(key, extra + list(tree)))
+            problem = _unknown(key, extra + list(tree))
+            elsewhere = [n for n in _leaves(root or tree) if n.rsplit(".", 1)[-1] == key]
+            if "did you mean" not in problem and elsewhere:
+                problem += f"; {key!r} is a parameter at {', '.join(elsewhere)}"
+            raise ScenarioError(file, name, problem)
         if isinstance(node, _Spec):
             out[name] = _parse(node, v, file)
         elif not isinstance(v, dict):
             raise ScenarioError(file, name, f"is a group of parameters, not a value (got "
                                             f"{_show(v)}); its parameters: {', '.join(node)}")
         else:
-            _walk(v, node, name, file, out, [])
+            _walk(v, node, name, file, out, [], root or tree)

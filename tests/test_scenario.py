@@ -131,6 +131,8 @@ ERRORS = [
     ('descripton = "x"', ["descripton", "did you mean 'description'"]),
     ("[run]\nseeed = 3", ["run.seeed", "did you mean 'seed'"]),
     ("zzz = 1", ["zzz", "valid: name, description, extends, lang"]),
+    ("[policy]\ninsurance_years = 1", ["policy.insurance_years", "unknown key",
+                                       "is a parameter at policy.urban_district.insurance_years"]),
     ("[policy.urban_district]\ninsurance_years = true",
      ["policy.urban_district.insurance_years", "must be an integer", "got true, a boolean"]),
     ("[policy.urban_district]\ninsurance_years = 2.5",

@@ -67,6 +67,7 @@ LOCAL_URBAN, LOCAL_RURAL_HOME, LOCAL_RURAL_AWAY, MIGRANT_LIAONING, MIGRANT_PROVI
 HOUSEHOLD_TYPES = ("single", "couple", "couple_children", "single_parent", "three_generation")
 CANDIDATES_PER_HOUSEHOLD = 1.5
 MAX_AGE = 100
+OLDEST_BAND_END = 95  # the open 85+ band is spread over 85–94
 
 
 class BaseDataError(ValueError):
@@ -141,7 +142,7 @@ def choice_by_group(rng: np.random.Generator, table: np.ndarray,
 def _ages_from_shape(rng: np.random.Generator, bands: np.ndarray, shape: np.ndarray,
                      n: int, min_age: int = 0) -> np.ndarray:
     """Single-year ages drawn from 5-year band weights, at least ``min_age``."""
-    upper = np.r_[bands[1:], MAX_AGE]
+    upper = np.r_[bands[1:], OLDEST_BAND_END]
     w = shape * np.clip((upper - np.maximum(bands, min_age)) / (upper - bands), 0, 1)
     band = rng.choice(len(bands), size=n, p=w / w.sum())
     lo = np.maximum(bands[band], min_age)
@@ -165,6 +166,9 @@ def _candidate_households(base: dict, cell_persons: np.ndarray, scale: float,
     shapes = [np.array(age_conf["local_shape"]), np.array(age_conf["migrant_shape"])]
     head_age = np.where(migrant, _ages_from_shape(rng, bands, shapes[1], n, 20),
                         _ages_from_shape(rng, bands, shapes[0], n, 20))
+    # a head past 60 rarely lives with a living parent: such households become
+    # couples with children instead
+    htype[(htype == 4) & (head_age >= 60)] = 2
     head_sex = (rng.random(n) < np.where(htype == 3, 0.2, 0.8)).astype(np.int8)
     has_spouse = np.isin(htype, (1, 2, 4))
     spouse_age = np.clip(head_age + np.where(head_sex == 1, -2, 2)
@@ -181,7 +185,7 @@ def _candidate_households(base: dict, cell_persons: np.ndarray, scale: float,
         age = mother_age - rng.integers(22, 37, n) - 2 * k
         members.append((n_children > k, age, (rng.random(n) < 0.52).astype(np.int8), CHILD))
     for k in range(2):
-        age = np.minimum(head_age + rng.integers(24, 33, n), MAX_AGE)
+        age = np.minimum(head_age + rng.integers(24, 33, n), OLDEST_BAND_END)
         members.append((n_parents > k, age, np.full(n, 1 - k, np.int8), PARENT))
     present = np.stack([m[0] & (m[1] >= 0) for m in members], axis=1)
     hh_index = np.repeat(np.arange(n)[:, None], len(members), axis=1)[present]

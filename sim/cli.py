@@ -1,0 +1,193 @@
+"""The ``hukou-sim`` command line (also ``python -m sim``).
+
+Every user error — a bad option, a broken scenario file, a folder that holds
+an earlier run — is one line on stderr and exit code 2; never a traceback.
+
+    hukou-sim run SCENARIO.toml [--out DIR] [--seed N] [--replicates N]
+                  [--workers N] [--scale F] [--start Y] [--end Y] [--lang en|zh]
+    hukou-sim check SCENARIO.toml [--show] [--verbose]
+    hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A user error reported as one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] (1 = the whole city), got {value}")
+    return value
+
+
+def _year(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a year, got {text!r}") from None
+    if not 2015 <= value <= 2100:
+        raise argparse.ArgumentTypeError(f"must be a year from 2015 to 2100, got {value}")
+    return value
+
+
+def _scenario_with_options(args: argparse.Namespace) -> Scenario:
+    scenario = load_scenario(args.scenario)
+    overrides = {f"run.{key}": getattr(args, opt) for opt, key in
+                 (("seed", "seed"), ("scale", "scale"), ("start", "start_year"),
+                  ("end", "end_year"), ("replicates", "replicates"))
+                 if getattr(args, opt, None) is not None}
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.runner import new_run_folder, write_run
+
+    scenario = _scenario_with_options(args)
+    folder = new_run_folder(scenario.name, Path(args.out) if args.out else None)
+    r = scenario.run
+    print(f"hukou-sim: running {scenario.name} {r.start_year}-{r.end_year}, scale {r.scale}, "
+          f"{r.replicates} replicate(s), seed {r.seed} -> {folder}", file=sys.stderr)
+    manifest = write_run(scenario, folder, workers=args.workers, progress=not args.quiet,
+                         lang=args.lang, extras=_write_outputs)
+    _print_validation(manifest)
+    print(f"hukou-sim: done in {manifest['wall_time_seconds']:.1f} s: {folder}")
+    return 0
+
+
+def _write_outputs(frame, manifest: dict, folder: Path) -> None:
+    """Charts and the budget workbook, when the output modules are present."""
+    try:
+        from sim.output.charts import write_charts
+        from sim.output.workbook import write_workbook
+    except ImportError:
+        return
+    write_charts(frame, manifest, folder / "charts", lang=manifest["lang"])
+    write_workbook(frame, manifest, folder / "budget.xlsx")
+
+
+def _print_validation(manifest: dict) -> None:
+    rows = [v for v in manifest["validation"] if v["model"] is not None]
+    if not rows:
+        return
+    print("validation (model vs observed):", file=sys.stderr)
+    for v in rows:
+        print(f"  {v['indicator']:<30} {v['area']:<14} {v['year']}  observed {v['observed']:>12,.3f}"
+              f"  model {v['model']:>12,.3f}  ({v['relative_error']:+.1%})", file=sys.stderr)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    print(f"{args.scenario}: ok ({scenario.name}, {len(scenario.parameter_names())} parameters)")
+    if args.show or args.verbose:
+        print(scenario.describe(verbose=args.verbose))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.output.compare import CompareError, compare_runs
+
+    out = Path(args.out) if args.out else Path("results") / "comparisons" / "-vs-".join(
+        Path(d).resolve().parent.name for d in args.runs)
+    try:
+        paths = compare_runs([Path(d) for d in args.runs], out, lang=args.lang)
+    except CompareError as e:
+        raise UsageError(f"hukou-sim compare: {e}") from None
+    for p in paths:
+        print(p)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hukou-sim", description="Panjin hukou-reform scenario simulator "
+                     "(盘政发〔2015〕53号): population, public-service cost and transfers.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario and write a run folder")
+    run.add_argument("scenario", help="scenario file (TOML), e.g. scenarios/reform_2015.toml")
+    run.add_argument("--out", help="run folder to create (default results/<scenario>/<time>/)")
+    run.add_argument("--seed", type=_seed, help="root random seed (default: the scenario's)")
+    run.add_argument("--replicates", type=_positive_int, help="number of replicates")
+    run.add_argument("--workers", type=_positive_int, default=1,
+                     help="worker processes for replicates (output does not depend on it)")
+    run.add_argument("--scale", type=_scale,
+                     help="fraction of the city simulated (1 = one agent per person)")
+    run.add_argument("--start", type=_year, help="first reported year")
+    run.add_argument("--end", type=_year, help="last simulated year")
+    run.add_argument("--lang", choices=("en", "zh"), help="language of charts and workbook")
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate a scenario file without running it")
+    check.add_argument("scenario")
+    check.add_argument("--show", action="store_true", help="print the resolved parameters")
+    check.add_argument("--verbose", action="store_true",
+                       help="print the parameters with their docs and sources")
+    check.set_defaults(func=cmd_check)
+
+    compare = sub.add_parser("compare", help="compare finished runs side by side")
+    compare.add_argument("runs", nargs="+", help="run folders (two or more)")
+    compare.add_argument("--out", help="folder for the report")
+    compare.add_argument("--lang", choices=("en", "zh"), default="en")
+    compare.set_defaults(func=cmd_compare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hukou-sim`` console script."""
+    from sim.runner import RunFolderError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        func: Callable[[argparse.Namespace], int] = args.func
+        return func(args)
+    except (UsageError, ScenarioError, RunFolderError) as e:
+        print(f"{e}" if isinstance(e, UsageError) else f"hukou-sim: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hukou-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The urbanization model: one Mesa step per simulated year.
+
+Persons and households are agents stored as columns (`sim.population`); the
+yearly step calls the pipeline modules in the order of the design brief, each
+a vectorized function of the state, the parameters in force and the model's
+random generator. Mesa supplies the lifecycle, the seeded generator
+(``model.rng``) and the data collector holding the indicator table.
+
+Example
+-------
+>>> from sim.scenario import load_defaults
+>>> model = UrbanizationModel(load_defaults().with_overrides(
+...     {"run.scale": 0.002, "run.end_year": 2017}))
+>>> model.run()
+>>> sorted(model.indicators().year.unique().tolist())
+[2015, 2016, 2017]
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.areas import load_areas
+from sim.pipeline import Flows, demography, indicators, life_course, migration
+from sim.scenario import Scenario
+from sim.synthesis import FitReport, synthesize
+
+
+class UrbanizationModel(mesa.Model):
+    """Panjin's population under one scenario, from the 2015 base to ``run.end_year``.
+
+    Parameters
+    ----------
+    scenario : the resolved scenario (`sim.scenario.load_scenario`).
+    replicate : replicate number, written to the ``replicate`` column.
+    seed : a `numpy.random.SeedSequence` (one per replicate, spawned from the
+        run's root seed) or an int; defaults to ``scenario.run.seed``.
+    """
+
+    def __init__(self, scenario: Scenario, replicate: int = 0,
+                 seed: np.random.SeedSequence | int | None = None) -> None:
+        seed = scenario.run.seed if seed is None else seed
+        super().__init__(rng=np.random.default_rng(seed))
+        self.scenario = scenario
+        self.replicate = replicate
+        self.areas = load_areas()
+        self.state, self.fit = synthesize(scenario.run.scale, self.rng)
+        self.fit: FitReport
+        self.datacollector = mesa.DataCollector(tables={"indicators": list(indicators.COLUMNS)})
+        self._collect({})
+
+    @property
+    def year(self) -> int:
+        """The year whose end the state describes."""
+        return self.state.year
+
+    def step(self) -> None:
+        """Simulate one year, steps 1–11 of the pipeline."""
+        state, rng = self.state, self.rng
+        year = state.year + 1
+        p = self.scenario.at(year)                       # 1 policy in force
+        flows: Flows = {}
+        flows |= demography.step(state, p, rng)          # 2 demography
+        flows |= life_course.step(state, p, rng)         # 3 life course
+        flows |= migration.step(state, p, rng)           # 4 migration
+        state.year = year
+        self._collect(flows)                             # 11 data collection
+        if year >= self.scenario.run.end_year:
+            self.running = False
+
+    def run(self, progress=None) -> None:
+        """Step until the end year; ``progress(model)`` is called after each year."""
+        while self.running and self.year < self.scenario.run.end_year:
+            self.step()
+            if progress is not None:
+                progress(self)
+
+    def _collect(self, flows: Flows) -> None:
+        if self.year < self.scenario.run.start_year:
+            return
+        values = indicators.stocks(self.state, len(self.areas)) | flows
+        table = self.datacollector.tables["indicators"]
+        for row in indicators.rows(values, self.year, self.areas.ids, self.areas.city_id,
+                                   self.scenario.name, self.replicate):
+            for column, value in zip(indicators.COLUMNS, row, strict=True):
+                table[column].append(value)
+
+    def indicators(self) -> pd.DataFrame:
+        """The tidy indicator table collected so far."""
+        return self.datacollector.get_table_dataframe("indicators")

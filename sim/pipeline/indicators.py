@@ -1,0 +1,75 @@
+"""Step 11, data collection: stocks and the year's flows as tidy indicator rows.
+
+Stocks (populations, permit holders) are read off the state; flows (births,
+settlements, costs …) come from the earlier steps. The city row (`panjin`) is
+the sum of the areas, except for rates, which are recomputed from the summed
+numerator and denominator.
+
+Example
+-------
+>>> import numpy as np
+>>> rows = city_rows({("births", ""): np.array([1.0, 2.0])})
+>>> rows[("births", "")]
+3.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.pipeline import Flows, per_area
+from sim.population import URBAN_PLACES, State
+
+COLUMNS = ("scenario", "replicate", "year", "area", "indicator", "category", "value")
+
+# rate indicator -> (numerator, denominator), each an indicator with category ""
+RATES = {
+    "resident_urbanization_rate": ("resident_urban_population", "resident_population"),
+    "registered_urbanization_rate": ("registered_urban_population", "registered_population"),
+}
+
+
+def stocks(state: State, n_areas: int) -> Flows:
+    """Population stocks at the end of the year, by area."""
+    p = state.persons
+    w = p.weight.astype(float)
+    urban_place = np.isin(p.place, URBAN_PLACES)
+    out: Flows = {
+        ("resident_population", ""): per_area(np.ones(len(p), bool), p.area, n_areas, w),
+        ("resident_urban_population", ""): per_area(urban_place, p.area, n_areas, w),
+        ("registered_population", ""): per_area(np.ones(len(p), bool), p.hukou_area,
+                                                 n_areas, w),
+        ("registered_urban_population", ""): per_area(p.hukou_urban, p.hukou_area, n_areas, w),
+        ("residence_permit_holders", ""): per_area(p.permit, p.area, n_areas, w),
+    }
+    for rate, (num, den) in RATES.items():
+        out[(rate, "")] = _ratio(out[(num, "")], out[(den, "")])
+    return out
+
+
+def _ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray | float:
+    return np.divide(num, den, out=np.zeros_like(np.asarray(num, float)),
+                     where=np.asarray(den) > 0) if np.ndim(num) else (num / den if den else 0.0)
+
+
+def city_rows(values: Flows) -> dict[tuple[str, str], float]:
+    """City totals: sums of the areas, rates recomputed from their parts."""
+    city = {key: float(v.sum()) for key, v in values.items() if key[0] not in RATES}
+    for rate, (num, den) in RATES.items():
+        if (num, "") in city and (den, "") in city:
+            city[(rate, "")] = float(_ratio(city[(num, "")], city[(den, "")]))
+    return city
+
+
+def rows(values: Flows, year: int, area_ids: tuple[str, ...], city_id: str,
+         scenario: str, replicate: int) -> list[tuple]:
+    """Tidy rows (see `COLUMNS`) for every area and the city, sorted by key."""
+    out = []
+    city = city_rows(values)
+    for (indicator, category) in sorted(values):
+        v = values[(indicator, category)]
+        for i, area in enumerate(area_ids):
+            out.append((scenario, replicate, year, area, indicator, category, float(v[i])))
+        out.append((scenario, replicate, year, city_id, indicator, category,
+                    city[(indicator, category)]))
+    return out

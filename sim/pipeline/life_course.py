@@ -1,0 +1,88 @@
+"""Step 3, life-course transitions: school, work, contracts, insurance, enterprises.
+
+Counters that the settlement rules read (years in a job, of social insurance
+参保年限, of tax records, of local schooling) advance here; a lost job restarts
+the job count, and the insurance count too unless the person is insured
+through a contract.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.pipeline import Flows
+from sim.population import (
+    EMPLOYED,
+    NOT_WORKING,
+    SELF_EMPLOYED,
+    TECHNICAL_SCHOOL,
+    State,
+)
+
+SCHOOL_LEAVING_AGE = 18
+
+
+def retirement_age(sex: np.ndarray, w) -> np.ndarray:
+    """Age at which work stops, by sex (``w`` = life_course.work parameters)."""
+    return np.where(sex == 1, w.retirement_age_men, w.retirement_age_women)
+
+
+def leave_school(state: State, lc, rng: np.random.Generator) -> None:
+    """Young people reaching school-leaving age get their final education."""
+    p = state.persons
+    leaving = p.age == SCHOOL_LEAVING_AGE
+    shares = np.asarray(lc.education.final_shares, float)
+    cum = np.cumsum(shares / shares.sum())
+    level = np.searchsorted(cum, rng.random(leaving.sum()), side="right")
+    p.education[leaving] = np.minimum(level, len(shares) - 1)
+    p.vocational_cert[leaving] = ((p.education[leaving] == TECHNICAL_SCHOOL)
+                                  & (rng.random(leaving.sum()) < lc.education.vocational_cert_share))
+
+
+def work_transitions(state: State, lc, rng: np.random.Generator) -> None:
+    """Jobs found and lost, contracts, insurance enrolment, retirement."""
+    p, w = state.persons, lc.work
+    n = len(p)
+    u = rng.random((4, n))
+    working = np.isin(p.employment, (EMPLOYED, SELF_EMPLOYED))
+    retired = p.age >= retirement_age(p.sex, w)
+    of_age = (p.age >= SCHOOL_LEAVING_AGE) & ~retired
+
+    loses = working & ((u[0] < w.job_loss_rate) | retired)
+    p.employment[loses] = NOT_WORKING
+    p.job_years[loses] = 0
+    p.labour_contract[loses] = False
+    p.enterprise_rep[loses] = p.business_premises[loses] = p.business_licence[loses] = False
+    p.tax_years[loses] = 0
+    p.insurance_years[loses] = 0
+
+    finds = (p.employment == NOT_WORKING) & of_age & ~loses & (u[1] < w.entry_rate)
+    self_emp = u[2] < w.self_employed_share
+    p.employment[finds] = np.where(self_emp[finds], SELF_EMPLOYED, EMPLOYED)
+    p.labour_contract[finds] = ~self_emp[finds] & (u[3][finds] < w.contract_share_new_jobs)
+
+    employee = p.employment == EMPLOYED
+    p.labour_contract |= employee & ~finds & (u[3] < w.contract_rate)
+    enrol = p.labour_contract & (p.insurance_years == 0) & (u[2] < w.insurance_enrolment_rate)
+    insured = (p.insurance_years > 0) | enrol
+    still_working = np.isin(p.employment, (EMPLOYED, SELF_EMPLOYED))
+    p.insurance_years[insured & still_working] += 1
+    p.job_years[still_working & ~finds] += 1
+
+    founds = ((p.employment == SELF_EMPLOYED) & ~p.enterprise_rep
+              & (u[1] < lc.enterprise.founding_rate))
+    p.enterprise_rep[founds] = p.business_premises[founds] = p.business_licence[founds] = True
+    p.tax_years[p.business_licence & ~founds] += 1
+
+
+def step(state: State, p, rng: np.random.Generator) -> Flows:
+    """Advance every person's life course by one year."""
+    lc = p.life_course
+    persons = state.persons
+    persons.residence_years[persons.area >= 0] += 1
+    pupils = (persons.age >= 6) & (persons.age < SCHOOL_LEAVING_AGE) & (persons.area >= 0)
+    persons.school_years_local[pupils] += 1
+    persons.school_years_local[persons.area < 0] = 0
+    leave_school(state, lc, rng)
+    work_transitions(state, lc, rng)
+    return {}

@@ -1,0 +1,303 @@
+"""Who may settle (落户): one vectorized rule per channel of 盘政发〔2015〕53号 (pipeline step 6).
+
+Where each clause lives:
+
+- (四) designated towns (建制镇), fully open ........ `town`
+- (五) urban districts (城区), opened in order ....... `urban_district`
+- (六) talent (人才) ................................ `talent`
+- (七) investment (投资) ............................ `investment`
+- (八) no urban→rural hukou move .................... `HukouSnapshot`, `check_clause_8`
+- (九) community collective household (社区集体户) ... `registration_possible`
+- 二.2 land rights kept on settling ................. `sim.pipeline.settlement.apply`
+- family (本人及其共同居住生活的配偶、子女、父母) ....... `family`
+
+Every rule takes the state and the year's parameters ``p`` (``p.policy.…``) and
+returns an `Eligibility`: who passed, and for each named condition who failed
+it, so that `sim.explain` can say *why* a person cannot settle.
+
+Readings of the text that the code relies on (also in docs of `policy.toml`):
+
+- A channel is open to persons living in Panjin whose hukou is not already an
+  urban hukou of the area they live in; (四)/(五) also serve migrants from
+  outside Panjin (外来人口), so the hukou's origin does not matter.
+- "Legal stable residence (含租赁)" is the household's tenure; which tenures
+  count is a parameter (own and rent under the reform). Employer dormitories
+  and living with relatives do not count by default: they are not the
+  applicant's own residence.
+- A renter can only register where the landlord consents, unless clause 九 is
+  in force (then the community collective household takes them).
+- Counts of years (job, residence, insurance, tax) include the current year,
+  so "enrolled in urban social insurance" is ``insurance_years >= 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.population import (
+    CHILD,
+    COUNTY_SEAT_TOWN,
+    DESIGNATED_TOWN,
+    EDUCATION,
+    EMPLOYED,
+    HEAD,
+    INVESTMENT,
+    PARENT,
+    RENT,
+    ROLES,
+    SELF_EMPLOYED,
+    SPOUSE,
+    TALENT,
+    TECHNICAL_SCHOOL,
+    TENURE,
+    TOWN,
+    URBAN_DISTRICT,
+    URBAN_DISTRICT_CHANNEL,
+    Persons,
+    State,
+)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Result of one channel's rule: ``passed`` per person, ``failed[condition]`` per person.
+
+    >>> e = Eligibility.of({"a": np.array([True, False]), "b": np.array([True, True])})
+    >>> e.passed.tolist(), e.reasons(1)
+    ([True, False], ['a'])
+    """
+
+    passed: np.ndarray
+    failed: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, holds: dict[str, np.ndarray]) -> Eligibility:
+        """From conditions that must all hold (name -> holds per person)."""
+        failed = {name: ~ok for name, ok in holds.items()}
+        passed = np.logical_and.reduce(list(holds.values()))
+        return cls(passed=passed, failed=failed)
+
+    def reasons(self, row: int) -> list[str]:
+        """Names of the conditions person ``row`` failed, in rule order."""
+        return [name for name, mask in self.failed.items() if mask[row]]
+
+
+Rule = Callable[[State, Any], Eligibility]
+
+
+def _codes(names: tuple[str, ...] | list[str], table: tuple[str, ...]) -> list[int]:
+    return [table.index(n) for n in names]
+
+
+def _open_to(persons: Persons) -> dict[str, np.ndarray]:
+    """Who may use a channel at all: lives in Panjin, not already urban hukou of that area."""
+    return {
+        "lives_in_panjin": persons.area >= 0,
+        "not_urban_hukou_here": ~(persons.hukou_urban & (persons.hukou_area == persons.area)),
+    }
+
+
+def stable_job(persons: Persons) -> np.ndarray:
+    """Legal stable employment (合法稳定就业): employee with a labour contract, or self-employed."""
+    return (((persons.employment == EMPLOYED) & persons.labour_contract)
+            | (persons.employment == SELF_EMPLOYED))
+
+
+def registration_possible(state: State, p: Any) -> np.ndarray:
+    """Clause 九: a renter whose landlord refuses can register only in a community collective
+    household (社区集体户), which exists when ``policy.community_collective_household``."""
+    tenure = state.household_of("tenure")
+    consent = state.household_of("landlord_consent")
+    return (tenure != RENT) | consent | bool(p.policy.community_collective_household)
+
+
+def _stable_residence(state: State, tenures: tuple[str, ...]) -> np.ndarray:
+    return np.isin(state.household_of("tenure"), _codes(tenures, TENURE))
+
+
+def town(state: State, p: Any) -> Eligibility:
+    """Clause 四: legal stable residence (owned or rented) in the county-seat town (县政府驻地镇)
+    or another designated town (建制镇) is enough."""
+    persons = state.persons
+    return Eligibility.of({
+        **_open_to(persons),
+        "lives_in_town": np.isin(persons.place, (COUNTY_SEAT_TOWN, DESIGNATED_TOWN)),
+        "stable_residence": _stable_residence(state, p.policy.town.residence_tenures),
+        "registration_place": registration_possible(state, p),
+    })
+
+
+def urban_district(state: State, p: Any) -> Eligibility:
+    """Clause 五: in the urban districts (城区), legal stable job and residence (含租赁) and urban
+    social insurance "as the state requires" (按照国家规定).
+
+    The three year-thresholds are scenario parameters of 0–3: 居住证暂行条例 Art. 16 lets a city
+    whose urban districts hold 0.5–1 million people (Panjin's class, our reading) ask at most
+    3 years of insurance; ``insurance_years = 1`` means "enrolled" (counts include this year),
+    0 asks no insurance at all.
+    """
+    persons = state.persons
+    ud = p.policy.urban_district
+    holds = {
+        **_open_to(persons),
+        "lives_in_urban_district": persons.place == URBAN_DISTRICT,
+        "stable_residence": _stable_residence(state, ud.residence_tenures),
+        "residence_years": persons.residence_years >= ud.residence_years,
+        "registration_place": registration_possible(state, p),
+    }
+    if ud.requires_stable_job:
+        holds["stable_job"] = stable_job(persons)
+        holds["job_years"] = persons.job_years >= ud.job_years
+    holds["social_insurance"] = persons.insurance_years >= ud.insurance_years
+    return Eligibility.of(holds)
+
+
+def talent(state: State, p: Any) -> Eligibility:
+    """Clause 六: a graduate of college or technical secondary school (大中专; 技校/职高 only with
+    a primary vocational qualification 初级工及以上职业资格) hired on a labour contract by a
+    legal-person employer. Settles alone (本人落户)."""
+    persons = state.persons
+    tp = p.policy.talent
+    qualifying = _codes(tp.education, EDUCATION)
+    technical = persons.education == TECHNICAL_SCHOOL
+    if tp.technical_school_with_certificate:
+        education_ok = np.isin(persons.education, qualifying) | technical
+        cert_ok = ~technical | persons.vocational_cert
+    else:
+        education_ok = np.isin(persons.education, qualifying)
+        cert_ok = np.ones(len(persons), bool)
+    return Eligibility.of({
+        **_open_to(persons),
+        "education": education_ok,
+        "vocational_cert": cert_ok,
+        "labour_contract": (persons.employment == EMPLOYED) & persons.labour_contract,
+    })
+
+
+def _stable_uniform(ids: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random number in [0, 1) per person id (splitmix64), so the same persons
+    meet an unobserved threshold every year without drawing from the run's stream."""
+    z = ids.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def investment(state: State, p: Any) -> Eligibility:
+    """Clause 七: legal representative (法定代表人) of an enterprise with fixed premises, a business
+    licence and 1+ year of tax receipts or tax relief; no minimum investment (取消投资金额的限制).
+
+    The population has no investment amounts: when a scenario sets a minimum, a fixed share
+    ``min_investment_met_share`` of enterprise representatives (the same persons every year)
+    is taken to meet it (assumption).
+    """
+    persons = state.persons
+    ip = p.policy.investment
+    meets_minimum = ((ip.min_investment <= 0)
+                     | (_stable_uniform(persons.id) < ip.min_investment_met_share))
+    return Eligibility.of({
+        **_open_to(persons),
+        "enterprise_rep": persons.enterprise_rep,
+        "business_premises": persons.business_premises,
+        "business_licence": persons.business_licence,
+        "tax_years": persons.tax_years >= ip.tax_years,
+        "min_investment": meets_minimum,
+    })
+
+
+RULES: dict[int, Rule] = {
+    TOWN: town,
+    URBAN_DISTRICT_CHANNEL: urban_district,
+    TALENT: talent,
+    INVESTMENT: investment,
+}
+"""Channel rules by code of `sim.population.CHANNELS` (urban_village is a schedule)."""
+
+BRINGS_FAMILY: dict[int, bool] = {TOWN: True, URBAN_DISTRICT_CHANNEL: True, TALENT: False,
+                                  INVESTMENT: True}
+"""Whether a channel lets co-residing spouse, children and parents settle too (六: self only)."""
+
+
+def evaluate(state: State, p: Any) -> dict[int, Eligibility]:
+    """Every channel's rule on every person."""
+    return {code: rule(state, p) for code, rule in RULES.items()}
+
+
+# Family rule. Roles are relative to the household head, so for a non-head applicant we map
+# them: the head's spouse brings the head and the children; a child brings the head and the
+# head's spouse (its parents); a parent of the head brings the head (its child) and the other
+# parent (its spouse). Relations the roles cannot express (a child's own spouse, recorded as
+# "other") are not brought: conservative, and rare since married children form households.
+_BRINGS = np.zeros((len(ROLES), len(ROLES)), bool)
+_BRINGS[HEAD, [SPOUSE, CHILD, PARENT]] = True
+_BRINGS[SPOUSE, [HEAD, CHILD]] = True
+_BRINGS[CHILD, [HEAD, SPOUSE]] = True
+_BRINGS[PARENT, [HEAD, PARENT]] = True  # an OTHER member brings nobody
+
+
+def family(state: State, applicants: np.ndarray) -> np.ndarray:
+    """Clauses 四, 五, 七: the applicant's co-residing (共同居住生活) spouse, children and parents
+    who settle with them: same household, same area and place, and not already urban hukou
+    there. At most one applicant per household."""
+    persons = state.persons
+    rows = np.flatnonzero(applicants)
+    hh = persons.household[rows]
+    if len(np.unique(hh)) != len(hh):
+        raise ValueError("family: more than one applicant in a household")
+    applicant_row = np.full(len(state.households), -1)
+    applicant_row[hh] = rows
+    a = applicant_row[persons.household]
+    has = (a >= 0) & ~applicants
+    a = np.where(has, a, 0)
+    return (has
+            & (persons.area == persons.area[a]) & (persons.place == persons.place[a])
+            & _BRINGS[persons.role[a], persons.role]
+            & ~(persons.hukou_urban & (persons.hukou_area == persons.area)))
+
+
+@dataclass(frozen=True)
+class HukouSnapshot:
+    """Hukou of every person at one moment, kept to check clause 八 after the year's moves."""
+
+    ids: np.ndarray
+    urban_in_panjin: np.ndarray
+
+    @classmethod
+    def of(cls, persons: Persons) -> HukouSnapshot:
+        order = np.argsort(persons.id)
+        urban = persons.hukou_urban & (persons.hukou_area >= 0)
+        return cls(ids=persons.id[order], urban_in_panjin=urban[order])
+
+
+class ClauseViolation(AssertionError):
+    """A hard rule of the opinion was broken by the model."""
+
+
+def urban_to_rural(before: HukouSnapshot, persons: Persons) -> np.ndarray:
+    """Persons (rows of ``persons``) whose Panjin urban hukou has become a Panjin rural one."""
+    if len(before.ids) == 0:
+        return np.zeros(len(persons), bool)
+    pos = np.minimum(np.searchsorted(before.ids, persons.id), len(before.ids) - 1)
+    was_urban = (before.ids[pos] == persons.id) & before.urban_in_panjin[pos]
+    return was_urban & ~persons.hukou_urban & (persons.hukou_area >= 0)
+
+
+def check_clause_8(before: HukouSnapshot, persons: Persons,
+                   exceptions: np.ndarray | None = None) -> None:
+    """Clause 八: town residents may not move their hukou to rural areas (严禁城镇居民户口迁往
+    农村), except unemployed fresh in-province graduates returning to their origin
+    (应届省内生源毕业生未就业回原籍). The "three dependencies" (三投靠) are moves *between rural
+    residents*, so they never turn an urban hukou rural. ``exceptions`` marks the rows the
+    caller moved under the graduate exception; any other urban→rural move raises."""
+    bad = urban_to_rural(before, persons)
+    if exceptions is not None:
+        bad &= ~exceptions
+    if bad.any():
+        ids = persons.id[bad][:5].tolist()
+        raise ClauseViolation(f"clause 八: {int(bad.sum())} urban→rural hukou moves outside "
+                              f"the allowed exceptions (person ids {ids}…)")

@@ -1,0 +1,86 @@
+"""The command line end to end, as a planner uses it."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+SMALL = """name = "tiny"
+description = "1% of the city, 2015-2017"
+[run]
+end_year = 2017
+scale = 0.005
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(SMALL, encoding="utf-8")
+    return path
+
+
+def test_run_writes_a_complete_run_folder(scenario, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", str(scenario), "--out", str(out), "--quiet"]) == 0
+    df = pd.read_csv(out / "indicators.csv", keep_default_na=False)
+    assert list(df.columns) == ["scenario", "replicate", "year", "area", "indicator",
+                                "category", "value"]
+    assert set(df.scenario) == {"tiny"}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("scenario", "parameters", "seeds", "version", "started", "finished",
+                "wall_time_seconds", "population_fit", "validation", "git_commit"):
+        assert key in manifest
+    validation = pd.read_csv(out / "validation.csv")
+    assert {"observed", "model", "source"} <= set(validation.columns)
+
+
+def test_never_overwrites_an_earlier_run(scenario, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(scenario), "--out", str(out), "--quiet"]) == 0
+    before = (out / "indicators.csv").read_bytes()
+    assert main(["run", str(scenario), "--out", str(out), "--quiet", "--seed", "9"]) == 2
+    assert "already holds files" in capsys.readouterr().err
+    assert (out / "indicators.csv").read_bytes() == before
+
+
+def test_default_folders_are_distinct(scenario, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(scenario), "--quiet"]) == 0
+    assert main(["run", str(scenario), "--quiet"]) == 0
+    assert len(list((tmp_path / "results" / "tiny").iterdir())) == 2
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["run"], "required: scenario"),
+    (["run", "x.toml", "--scale", "0"], "--scale: must be in (0, 1]"),
+    (["run", "x.toml", "--scale", "abc"], "--scale: expected a number"),
+    (["run", "x.toml", "--seed", "-3"], "--seed: must be 0 or more"),
+    (["run", "x.toml", "--end", "1990"], "--end: must be a year"),
+    (["run", "x.toml", "--workers", "0"], "--workers: must be at least 1"),
+    (["run", "missing.toml"], "missing.toml"),
+    (["frobnicate"], "invalid choice"),
+    (["check", "missing.toml"], "cannot read scenario file"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, expected, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_check_prints_resolved_parameters(scenario, capsys):
+    assert main(["check", str(scenario), "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "ok" in out and "demography.fertility.total_fertility_rate" in out
+
+
+def test_python_dash_m_sim_works(scenario):
+    done = subprocess.run([sys.executable, "-m", "sim", "check", str(scenario)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,259 @@
+"""Step 9: entitlements and public-service cost (clauses 十一–十三).
+
+Who may use a basic public service (基本公共服务) depends on a person's status:
+
+- ``local_urban`` / ``local_rural``: Panjin hukou (户籍) holders living in Panjin,
+  entitled as locals; urban vs rural registration picks the standard where one
+  differs (低保 minimum living allowance has urban and rural standards);
+- ``permit``: non-local holders of a residence permit (居住证), entitled per
+  clause 十一: some services at once, others after years of continuous residence
+  and social insurance, local senior-secondary schooling and exams (中考/高考)
+  after years of local schooling (``policy.residence_permit``);
+- ``no_permit``: other non-local residents get what the law gives everyone
+  (``services.entitlement.no_permit``: compulsory education under "两为主",
+  basic public health for all residents, …).
+
+Costs are expectations, not draws: a person counts as ``take_up`` users of a
+service (a share), so the cost of the same people under another status vector
+(`counterfactual_status`) differs only through entitlement and standards, and
+the incremental cost of citizenization (市民化) is exactly zero when nobody's
+status changed. Costs are booked to the area where people live; Panjin hukou
+holders living outside Panjin are not counted.
+
+Parameters per service ``s`` (``services.<s>.*``): ``ages`` (band edges; users
+are aged ``ages[0] <= age < ages[-1]``), ``unit_cost`` (yuan per user per year,
+2015 prices, one per age band, at ``reference_year``), ``real_growth``,
+``take_up``, ``payer_shares`` (central, province, city, county), optionally
+``unit_cost_rural`` / ``take_up_rural`` (rural standard) and ``enabled``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from sim.areas import load_areas
+from sim.pipeline import Flows, per_area
+from sim.population import EMPLOYED, NONE, OUTSIDE, PANJIN, RENT, URBAN_PLACES, VILLAGE, State
+
+SERVICES = ("compulsory_education", "senior_secondary", "vocational_training",
+            "employment_services", "medical_insurance", "basic_public_health",
+            "residents_pension", "minimum_living_allowance", "medical_assistance",
+            "housing_security", "elderly_services", "public_culture",
+            "urban_infrastructure")
+PAYERS = ("central", "province", "city", "county")  # county = district/county level
+
+# Entitlement status (待遇身份) of a person.
+STATUSES = ("local_urban", "local_rural", "permit", "no_permit")
+LOCAL_URBAN, LOCAL_RURAL, PERMIT, NO_PERMIT = range(4)
+
+Params = Any  # sim.scenario.YearParameters or a SimpleNamespace in tests
+
+
+def status_of(state: State) -> np.ndarray:
+    """Each person's status now (``STATUSES`` codes)."""
+    t = state.persons
+    local = t.hukou_area != OUTSIDE
+    return np.where(local, np.where(t.hukou_urban, LOCAL_URBAN, LOCAL_RURAL),
+                    np.where(t.permit, PERMIT, NO_PERMIT)).astype(np.int8)
+
+
+def counterfactual_status(state: State) -> np.ndarray:
+    """Status had the reform changed nobody's: settlers back to their pre-settlement
+    status (rural Panjin hukou if their hukou came from Panjin, else non-local without
+    a permit) and permit holders without the permit (clauses 四–七, 十一, 十五)."""
+    t = state.persons
+    s = status_of(state)
+    settled = t.settled_year != NONE
+    s[settled] = np.where(t.origin[settled] == PANJIN, LOCAL_RURAL, NO_PERMIT)
+    s[s == PERMIT] = NO_PERMIT
+    return s
+
+
+def household_max(state: State, column: str) -> np.ndarray:
+    """The largest value of a person column in each person's household."""
+    t = state.persons
+    best = np.zeros(len(state.households), dtype=np.int64)
+    np.maximum.at(best, t.household, getattr(t, column).astype(np.int64))
+    return best[t.household]
+
+
+def permit_conditions_met(state: State, p: Params) -> np.ndarray:
+    """Whether the years conditions of clause 十一 are met for the conditional services.
+
+    Family-based services (assistance, housing) follow the best-placed member of the
+    household, so children and dependants qualify through the applicant.
+    """
+    rp = p.policy.residence_permit
+    return ((household_max(state, "residence_years") >= rp.conditional_residence_years)
+            & (household_max(state, "insurance_years") >= rp.conditional_insurance_years))
+
+
+def _check_names(names: Sequence[str], where: str) -> None:
+    bad = [n for n in names if n not in SERVICES]
+    if bad:
+        raise ValueError(f"{where}: unknown service(s) {bad}; valid: {', '.join(SERVICES)}")
+
+
+def entitled(state: State, p: Params, service: str, status: np.ndarray | None = None,
+             conditions: np.ndarray | None = None) -> np.ndarray:
+    """Per person: may this person use ``service`` under ``status`` (default: actual)?
+
+    One function for the actual and the counterfactual status vector; ``conditions``
+    (`permit_conditions_met`) may be passed in to save recomputing it.
+    """
+    _check_names([service], "entitled")
+    t = state.persons
+    if status is None:
+        status = status_of(state)
+    if not getattr(getattr(p.services, service), "enabled", True):
+        return np.zeros(len(t), dtype=bool)
+    ent = p.services.entitlement
+    rp = p.policy.residence_permit
+    for where, names in (("services.entitlement.local_urban", ent.local_urban),
+                         ("services.entitlement.local_rural", ent.local_rural),
+                         ("services.entitlement.no_permit", ent.no_permit),
+                         ("policy.residence_permit.immediate_services", rp.immediate_services),
+                         ("policy.residence_permit.conditional_services",
+                          rp.conditional_services)):
+        _check_names(names, where)
+    out = np.zeros(len(t), dtype=bool)
+    out |= (status == LOCAL_URBAN) & (service in ent.local_urban)
+    out |= (status == LOCAL_RURAL) & (service in ent.local_rural)
+    out |= (status == NO_PERMIT) & (service in ent.no_permit)
+    holder = status == PERMIT
+    if service in rp.immediate_services:
+        out |= holder
+    elif service in rp.conditional_services:
+        if conditions is None:
+            conditions = permit_conditions_met(state, p)
+        out |= holder & conditions
+    if service == "senior_secondary":  # 中考/高考 after years of local schooling (十一, 十三)
+        out |= holder & (t.school_years_local >= rp.exam_schooling_years)
+    return out & (t.area != OUTSIDE)
+
+
+def rural_standard(state: State, status: np.ndarray) -> np.ndarray:
+    """Whose benefits follow the rural standard: rural hukou holders, and non-locals
+    living in a village (assistance follows the place of residence)."""
+    return (status == LOCAL_RURAL) | ((status >= PERMIT) & (state.persons.place == VILLAGE))
+
+
+# Status-independent conditions of use beyond age (who is a user if entitled).
+def _no_employee_insurance(state: State, ps: Params) -> np.ndarray:
+    """City–rural residents' medical insurance (城乡居民医保) covers those outside the
+    urban employees' scheme (clause 十三)."""
+    return state.persons.insurance_years == 0
+
+
+def _no_employee_pension(state: State, ps: Params) -> np.ndarray:
+    """The residents' basic pension (城乡居民基础养老金) goes to those without the
+    contribution years of an employee pension."""
+    return state.persons.insurance_years < ps.employee_pension_years
+
+
+def _renting_with_stable_job(state: State, ps: Params) -> np.ndarray:
+    """Housing security (住房保障: public rental housing) for renting households in
+    towns with a member in stable contracted work (clause 十三)."""
+    t = state.persons
+    stable = np.zeros(len(state.households), dtype=bool)
+    stable[t.household[(t.employment == EMPLOYED) & t.labour_contract]] = True
+    return (stable[t.household] & (state.household_of("tenure") == RENT)
+            & np.isin(t.place, URBAN_PLACES))
+
+
+def _settling_this_year(state: State, ps: Params) -> np.ndarray:
+    """The one-time urban infrastructure cost falls in the year of settling."""
+    return state.persons.settled_year == state.year
+
+
+CONDITIONS: dict[str, Callable[[State, Params], np.ndarray]] = {
+    "medical_insurance": _no_employee_insurance,
+    "residents_pension": _no_employee_pension,
+    "housing_security": _renting_with_stable_job,
+    "urban_infrastructure": _settling_this_year,
+}
+
+
+def age_band(age: np.ndarray, ages: Sequence[float]) -> np.ndarray:
+    """Index of each age's band in ``ages`` (band edges); -1 outside all bands."""
+    edges = np.asarray(ages, dtype=float)
+    band = np.searchsorted(edges, age, side="right") - 1
+    return np.where((age >= edges[0]) & (age < edges[-1]), band, -1)
+
+
+def growth_factor(ps: Params, year: int) -> float:
+    """Real growth of a unit cost from its reference year to ``year``."""
+    return float((1.0 + ps.real_growth) ** (year - ps.reference_year))
+
+
+def use_and_unit_cost(state: State, p: Params, service: str, status: np.ndarray,
+                      conditions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per person: expected users (0..1, zero if not entitled) and yuan per user this year."""
+    ps = getattr(p.services, service)
+    t = state.persons
+    band = age_band(t.age, ps.ages)
+    use = entitled(state, p, service, status, conditions) & (band >= 0)
+    if service in CONDITIONS:
+        use &= CONDITIONS[service](state, ps)
+    rural = rural_standard(state, status)
+    take_up = np.where(rural, getattr(ps, "take_up_rural", ps.take_up), ps.take_up)
+    costs = np.asarray(ps.unit_cost, dtype=float)
+    costs_rural = np.asarray(getattr(ps, "unit_cost_rural", ps.unit_cost), dtype=float)
+    if len(costs) != len(ps.ages) - 1 or len(costs_rural) != len(costs):
+        raise ValueError(f"services.{service}: unit_cost needs one value per age band "
+                         f"({len(ps.ages) - 1}), got {len(costs)}")
+    b = np.maximum(band, 0)
+    unit = np.where(rural, costs_rural[b], costs[b]) * growth_factor(ps, state.year)
+    return use * take_up, unit
+
+
+def payer_shares(p: Params, service: str) -> np.ndarray:
+    """Shares of a service's cost paid by central, province, city, county (sum 1)."""
+    shares = np.asarray(getattr(p.services, service).payer_shares, dtype=float)
+    if len(shares) != len(PAYERS) or not np.isclose(shares.sum(), 1.0):
+        raise ValueError(f"services.{service}.payer_shares: need {len(PAYERS)} shares "
+                         f"({', '.join(PAYERS)}) adding up to 1, got {shares.tolist()}")
+    return shares
+
+
+def costs_by_service(state: State, p: Params, status: np.ndarray | None = None
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Users and cost (yuan) per area for every service under ``status``."""
+    if status is None:
+        status = status_of(state)
+    t = state.persons
+    n = len(load_areas())
+    w = t.weight.astype(float)
+    conditions = permit_conditions_met(state, p)
+    out = {}
+    for service in SERVICES:
+        use, unit = use_and_unit_cost(state, p, service, status, conditions)
+        out[service] = (per_area(use, t.area, n, w), per_area(use * unit, t.area, n, w))
+    return out
+
+
+def step(state: State, p: Params, rng: np.random.Generator | None = None) -> Flows:
+    """This year's service users, cost by service and payer, and the incremental cost
+    of citizenization by service and payer (actual minus counterfactual status)."""
+    actual = costs_by_service(state, p)
+    before = costs_by_service(state, p, counterfactual_status(state))
+    n = len(load_areas())
+    flows: Flows = {}
+    by_payer = np.zeros((len(PAYERS), n))
+    extra_by_payer = np.zeros((len(PAYERS), n))
+    for service in SERVICES:
+        users, cost = actual[service]
+        extra = cost - before[service][1]
+        shares = payer_shares(p, service)
+        flows["service_users", service] = users
+        flows["public_service_cost", service] = cost
+        flows["incremental_cost", service] = extra
+        by_payer += shares[:, None] * cost
+        extra_by_payer += shares[:, None] * extra
+    for i, payer in enumerate(PAYERS):
+        flows["public_service_cost_by_payer", payer] = by_payer[i]
+        flows["incremental_cost_by_payer", payer] = extra_by_payer[i]
+    return flows

@@ -1,0 +1,103 @@
+"""Urban-village conversion (城中村居民市民化, clause 十五; pipeline step 8).
+
+A village committee (村民委员会) becomes a community residents' committee: the village's whole
+registered population (its Panjin rural hukou holders, wherever they live) becomes urban
+hukou at once, and members living in the village become residents of the area's urban place.
+Land contract, homestead and collective asset rights are protected (保障合法权益): households
+keep them whatever principle 二.2's scenario switch says.
+
+Which villages convert follows ``policy.urban_village.schedule``: rows {year, area, share},
+``share`` of the area's villages (all it has, converted or not) in that year, chosen at random
+among those not yet converted. A village's area is the hukou area of its members.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.areas import load_areas
+from sim.pipeline import Flows, per_area
+from sim.population import (
+    COUNTY_SEAT_TOWN,
+    URBAN_DISTRICT,
+    URBAN_VILLAGE,
+    VILLAGE,
+    State,
+)
+
+
+def village_areas(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every village id with its area and whether it is still rural (has rural members).
+
+    Converted villages are still known: their members keep the ``village`` id.
+    """
+    persons = state.persons
+    member = (persons.village >= 0) & (persons.hukou_area >= 0)
+    ids, first = np.unique(persons.village[member], return_index=True)
+    areas = persons.hukou_area[member][first]
+    rural_ids = np.unique(persons.village[member & ~persons.hukou_urban])
+    return ids, areas, np.isin(ids, rural_ids)
+
+
+def choose_villages(state: State, p: Any, rng: np.random.Generator) -> np.ndarray:
+    """Ids of the villages the schedule converts in year ``p.year``.
+
+    Each row converts ``share`` × (the area's villages), stochastically rounded so small
+    shares are right on average, capped by the villages still rural.
+    """
+    area_list = load_areas()
+    ids, areas, rural = village_areas(state)
+    chosen = []
+    for row in p.policy.urban_village.schedule:
+        if row.year != p.year:
+            continue
+        area = area_list.index(row.area)
+        in_area = areas == area
+        exact = row.share * in_area.sum()
+        n = int(np.floor(exact + rng.random()))
+        candidates = ids[in_area & rural & ~np.isin(ids, chosen)]
+        chosen.extend(rng.choice(candidates, size=min(n, len(candidates)), replace=False))
+    return np.asarray(chosen, dtype=ids.dtype)
+
+
+def urban_place(state: State, area: np.ndarray) -> np.ndarray:
+    """The urban place a converted village joins: the urban districts where the area has them,
+    else its county-seat town (县政府驻地镇)."""
+    persons = state.persons
+    has_district = np.zeros(len(load_areas()), bool)
+    inside = persons.area >= 0
+    has_district[persons.area[inside & (persons.place == URBAN_DISTRICT)]] = True
+    return np.where(has_district[area], URBAN_DISTRICT, COUNTY_SEAT_TOWN)
+
+
+def convert(state: State, villages: np.ndarray, year: int) -> np.ndarray:
+    """Make the registered population of ``villages`` urban hukou; returns who converted.
+
+    ``residence_years`` is kept: the members did not move, their place was reclassified.
+    """
+    persons = state.persons
+    converts = (np.isin(persons.village, villages) & ~persons.hukou_urban
+                & (persons.hukou_area >= 0))
+    persons.hukou_urban[converts] = True
+    persons.settled_channel[converts] = URBAN_VILLAGE
+    persons.settled_year[converts] = year
+    at_home = converts & (persons.place == VILLAGE) & (persons.area == persons.hukou_area)
+    persons.place[at_home] = urban_place(state, persons.area[at_home])
+    return converts
+
+
+def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
+    """Convert this year's scheduled villages; flows by the villages' (hukou) area."""
+    persons = state.persons
+    ids, areas, _ = village_areas(state)
+    villages = choose_villages(state, p, rng)
+    converts = convert(state, villages, p.year)
+    n_areas = len(load_areas())
+    w = persons.weight.astype(np.float64)
+    return {
+        ("settlements", "urban_village"): per_area(converts, persons.hukou_area, n_areas, w),
+        ("villages_converted", ""): np.bincount(areas[np.isin(ids, villages)],
+                                                minlength=n_areas).astype(float),
+    }

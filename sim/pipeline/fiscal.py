@@ -72,9 +72,11 @@ def allocate(pool: float, factors: np.ndarray, weights: Sequence[float] | np.nda
     """Split ``pool`` over areas in proportion to the weighted sum of their factors.
 
     ``factors`` is areas × factors (or one column), ``weights`` one per factor, both
-    non-negative. The result adds up to ``pool`` exactly (``math.fsum``): the float
-    remainder goes to the largest recipient. With no factor mass at all the pool is
-    split equally. An area's amount never falls when its own factors rise.
+    non-negative. Largest remainder in units of the pool's last binary digit
+    (``np.spacing(pool)``): every amount is a whole number of units, so the amounts add
+    up to ``pool`` exactly (``math.fsum``), an area with no factor mass gets nothing, and
+    an area's amount never falls when its own factors rise (up to one unit). With no
+    factor mass anywhere the pool is split equally.
 
     >>> allocate(100.0, np.array([[1.0], [3.0]]), [1.0]).tolist()
     [25.0, 75.0]
@@ -84,19 +86,26 @@ def allocate(pool: float, factors: np.ndarray, weights: Sequence[float] | np.nda
     w = np.asarray(weights, dtype=float)
     if f.shape[1] != len(w):
         raise ValueError(f"allocate: {f.shape[1]} factors but {len(w)} weights")
-    if (f < 0).any() or (w < 0).any() or pool < 0:
-        raise ValueError("allocate: pool, factors and weights must be non-negative")
+    if (f < 0).any() or (w < 0).any() or not pool >= 0 or not math.isfinite(pool):
+        raise ValueError("allocate: pool, factors and weights must be finite, non-negative")
     score = f @ w
     total = score.sum()
     share = score / total if total > 0 else np.full(len(f), 1.0 / len(f))
-    out = pool * share
-    k = int(np.argmax(out))
-    for _ in range(8):  # fsum is exact, so a few corrections reach the pool to the bit
-        diff = pool - math.fsum(out)
-        if diff == 0:
-            break
-        out[k] += diff
-    return out
+    if pool == 0:
+        return np.zeros(len(f))
+    quantum = float(np.spacing(pool))  # a power of two: units * quantum is exact
+    units = round(pool / quantum)
+    raw = share * units
+    whole = np.floor(raw).astype(np.int64)
+    left = units - int(whole.sum())
+    if left >= 0:  # one unit each to the largest remainders, any float excess to the largest
+        order = np.argsort(-np.where(share > 0, raw - whole, -1.0), kind="stable")
+        extra = min(left, int((share > 0).sum()))
+        whole[order[:extra]] += 1
+        whole[np.argmax(whole)] += left - extra
+    else:
+        whole[np.argmax(whole)] += left
+    return whole.astype(float) * quantum
 
 
 def phase_down(years_since: np.ndarray, factors: Sequence[float]) -> np.ndarray:

@@ -1,0 +1,212 @@
+"""Entitlements and public-service cost (clauses 十一–十三): sim.pipeline.services."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.pipeline import services as sv
+from sim.population import (
+    EMPLOYED,
+    LIAONING,
+    OUTSIDE,
+    PANJIN,
+    RENT,
+    URBAN_DISTRICT,
+    VILLAGE,
+    Households,
+    Persons,
+    State,
+)
+from sim.scenario import load_defaults
+
+YEAR = 2021  # the reference year of the education unit costs
+
+
+def make_state(n: int, year: int = YEAR, **columns) -> State:
+    """``n`` persons, each in a household of their own, living in area 0 in the city
+    district, urban Panjin hukou, weight 1, age 30; ``columns`` override any column."""
+    t = Persons.empty(n)
+    t.id[:] = np.arange(n)
+    t.household[:] = np.arange(n)
+    t.weight[:] = 1.0
+    t.age[:] = 30
+    t.area[:] = 0
+    t.place[:] = URBAN_DISTRICT
+    t.hukou_area[:] = 0
+    t.hukou_urban[:] = True
+    t.origin[:] = PANJIN
+    for name, value in columns.items():
+        getattr(t, name)[:] = value
+    households = Households.empty(int(t.household.max()) + 1 if n else 0)
+    households.id[:] = np.arange(len(households))
+    return State(t, households, year, n, len(households))
+
+
+def params(year: int = YEAR, **overrides):
+    """Default parameters in force in ``year``, with dotted-name overrides."""
+    s = load_defaults()
+    return (s.with_overrides(overrides) if overrides else s).at(year)
+
+
+def migrants(n: int, **columns) -> State:
+    """Non-local residents (hukou from elsewhere in Liaoning)."""
+    return make_state(n, hukou_area=OUTSIDE, hukou_urban=False, origin=LIAONING, **columns)
+
+
+def cost(state: State, p, service: str, status=None) -> float:
+    return float(sv.costs_by_service(state, p, status)[service][1].sum())
+
+
+def test_defaults_describe_every_service():
+    p = params()
+    for service in sv.SERVICES:
+        ps = getattr(p.services, service)
+        assert len(ps.unit_cost) == len(ps.ages) - 1
+        assert sv.payer_shares(p, service).sum() == pytest.approx(1.0)
+    assert set(p.policy.residence_permit.immediate_services) <= set(sv.SERVICES)
+
+
+def test_status_and_counterfactual():
+    s = make_state(5, hukou_area=[0, 0, OUTSIDE, 1, 2],
+                   hukou_urban=[True, False, False, True, True],
+                   permit=[False, False, True, False, False],
+                   origin=[PANJIN, PANJIN, LIAONING, PANJIN, LIAONING],
+                   settled_year=[-1, -1, -1, 2019, 2020])
+    assert sv.status_of(s).tolist() == [sv.LOCAL_URBAN, sv.LOCAL_RURAL, sv.PERMIT,
+                                         sv.LOCAL_URBAN, sv.LOCAL_URBAN]
+    assert sv.counterfactual_status(s).tolist() == [sv.LOCAL_URBAN, sv.LOCAL_RURAL,
+                                                    sv.NO_PERMIT, sv.LOCAL_RURAL, sv.NO_PERMIT]
+
+
+def test_hand_computed_pupil_costs():
+    """A primary pupil and a junior-secondary pupil at the 2021 reference level, then
+    one year of 3% real growth."""
+    s = make_state(3, age=[7, 13, 30])
+    assert cost(s, params(), "compulsory_education") == pytest.approx(10140.0 + 14575.0)
+    s.year = 2022
+    assert cost(s, params(2022), "compulsory_education") == pytest.approx(
+        (10140.0 + 14575.0) * 1.03)
+
+
+def test_costs_are_zero_for_services_nobody_is_entitled_to():
+    s = migrants(50, age=np.arange(50) + 30)  # adults, no permit
+    flows = sv.step(s, params())
+    for service in sv.SERVICES:
+        if service not in params().services.entitlement.no_permit:
+            assert flows["public_service_cost", service].sum() == 0, service
+            assert flows["service_users", service].sum() == 0, service
+    closed = {f"services.entitlement.{k}": [] for k in ("local_urban", "local_rural", "no_permit")}
+    closed |= {"policy.residence_permit.immediate_services": [],
+               "policy.residence_permit.conditional_services": []}
+    s = make_state(10, age=np.arange(10) * 9)
+    assert all(v.sum() == 0 for v in sv.step(s, params(**closed)).values())
+
+
+def test_people_outside_panjin_cost_nothing():
+    s = make_state(2, area=[OUTSIDE, 0], age=8)
+    assert sv.entitled(s, params(), "compulsory_education").tolist() == [False, True]
+
+
+def test_permit_conditions_follow_years_and_household():
+    p = params()
+    # A holder with 2 years of residence and 1 of insurance; a child of the same household
+    # without insurance of its own; a holder who arrived this year.
+    s = migrants(3, permit=True, household=[0, 0, 1], residence_years=[2, 0, 0],
+                 insurance_years=[1, 0, 0], age=[35, 5, 35])
+    assert sv.entitled(s, p, "housing_security").tolist() == [True, True, False]
+    assert sv.entitled(s, p, "medical_insurance").tolist() == [True, True, True]  # immediate
+    assert not sv.entitled(s, p, "residents_pension").any()  # follows the hukou
+
+
+def test_switching_permit_entitlements_moves_cost_the_expected_way():
+    """Conditional → immediate raises the cost when holders lack the years; immediate →
+    conditional lowers it."""
+    s = migrants(100, permit=True, residence_years=0, insurance_years=0,
+                 age=np.arange(100) % 90)
+    base = params()
+    rp = base.policy.residence_permit
+    to_immediate = params(**{
+        "policy.residence_permit.immediate_services":
+            [*rp.immediate_services, "minimum_living_allowance"],
+        "policy.residence_permit.conditional_services":
+            [x for x in rp.conditional_services if x != "minimum_living_allowance"]})
+    assert (cost(s, to_immediate, "minimum_living_allowance")
+            > cost(s, base, "minimum_living_allowance") == 0)
+    to_conditional = params(**{
+        "policy.residence_permit.immediate_services":
+            [x for x in rp.immediate_services if x != "medical_insurance"],
+        "policy.residence_permit.conditional_services":
+            [*rp.conditional_services, "medical_insurance"]})
+    assert (cost(s, to_conditional, "medical_insurance")
+            < cost(s, base, "medical_insurance"))
+
+
+def test_senior_secondary_follows_local_schooling_years():
+    p = params()
+    need = p.policy.residence_permit.exam_schooling_years
+    s = migrants(3, permit=[True, True, False], age=16,
+                 school_years_local=[need, need - 1, need])
+    assert sv.entitled(s, p, "senior_secondary").tolist() == [True, False, False]
+
+
+def test_incremental_cost_is_zero_when_nobody_changed_status():
+    s = make_state(60, age=np.arange(60) * 1.5, hukou_urban=np.arange(60) % 2 == 0,
+                   hukou_area=np.where(np.arange(60) % 3 == 0, OUTSIDE, 0))
+    flows = sv.step(s, params())
+    assert all(flows["incremental_cost", x].sum() == 0 for x in sv.SERVICES)
+    assert sum(flows["public_service_cost", x].sum() for x in sv.SERVICES) > 0
+
+
+def test_incremental_cost_of_settlers():
+    """A settler from Liaoning gains the hukou services; a Panjin rural settler only
+    moves from the rural to the urban 低保 standard."""
+    p = params()
+    ps = p.services.minimum_living_allowance
+    moved = make_state(1, settled_year=2018, origin=PANJIN, age=40, insurance_years=5)
+    flows = sv.step(moved, p)
+    urban = ps.take_up * ps.unit_cost[0]
+    rural = ps.take_up_rural * ps.unit_cost_rural[0]
+    assert flows["incremental_cost", "minimum_living_allowance"].sum() == pytest.approx(
+        (urban - rural) * sv.growth_factor(ps, YEAR))
+    assert flows["incremental_cost", "medical_insurance"].sum() == 0
+    outsider = make_state(1, settled_year=2018, origin=LIAONING, age=70)
+    flows = sv.step(outsider, p)
+    assert flows["incremental_cost", "residents_pension"].sum() > 0
+    assert flows["incremental_cost", "basic_public_health"].sum() == 0  # everyone had it
+    total = sum(flows["incremental_cost_by_payer", x].sum() for x in sv.PAYERS)
+    assert total == pytest.approx(sum(flows["incremental_cost", x].sum() for x in sv.SERVICES))
+
+
+def test_urban_infrastructure_is_one_time_and_off_by_default():
+    s = make_state(2, settled_year=[YEAR, YEAR - 1], origin=PANJIN)
+    assert cost(s, params(), "urban_infrastructure") == 0
+    on = params(**{"services.urban_infrastructure.enabled": True})
+    assert cost(s, on, "urban_infrastructure") == pytest.approx(80000.0)
+    extra = sv.step(s, on)["incremental_cost", "urban_infrastructure"].sum()
+    assert extra == pytest.approx(80000.0)
+
+
+def test_housing_security_needs_renting_with_a_stable_job():
+    s = make_state(3, household=[0, 0, 1], employment=[EMPLOYED, 0, 0],
+                   labour_contract=[True, False, False], age=[30, 4, 30])
+    s.households.tenure[:] = RENT
+    assert sv.use_and_unit_cost(s, params(), "housing_security", sv.status_of(s))[0].astype(
+        bool).tolist() == [True, True, False]
+    s.persons.place[:] = VILLAGE
+    assert not sv.use_and_unit_cost(s, params(), "housing_security",
+                                    sv.status_of(s))[0].any()
+
+
+def test_payer_split_adds_up():
+    s = make_state(40, age=np.arange(40) * 2)
+    flows = sv.step(s, params())
+    total = sum(flows["public_service_cost", x] for x in sv.SERVICES)
+    by_payer = sum(flows["public_service_cost_by_payer", x] for x in sv.PAYERS)
+    np.testing.assert_allclose(by_payer, total)
+    assert set(flows["public_service_cost", "compulsory_education"].shape) == {5}
+
+
+def test_unknown_service_names_are_refused():
+    with pytest.raises(ValueError, match="unknown service"):
+        sv.entitled(make_state(1), params(), "schooling")

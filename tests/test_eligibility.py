@@ -1,0 +1,304 @@
+"""Settlement channel rules (clauses 四–九, 二.2): sim.pipeline.eligibility.
+
+Each channel gets a table of cases read from the clause: a person who meets every condition
+passes; removing one condition fails exactly that condition, named in ``failed``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.pipeline import eligibility as el
+from sim.population import (
+    CHILD,
+    COLLEGE,
+    COUNTY_SEAT_TOWN,
+    DESIGNATED_TOWN,
+    DORMITORY,
+    EMPLOYED,
+    HEAD,
+    NOT_WORKING,
+    OTHER,
+    OTHER_PROVINCE,
+    OUTSIDE,
+    OWN,
+    PANJIN,
+    PARENT,
+    RELATIVES,
+    RENT,
+    SECONDARY_SPECIALIZED,
+    SELF_EMPLOYED,
+    SENIOR,
+    SPOUSE,
+    TECHNICAL_SCHOOL,
+    URBAN_DISTRICT,
+    VILLAGE,
+    Households,
+    Persons,
+    State,
+)
+from sim.scenario import load_defaults
+
+YEAR = 2016
+
+
+def make_state(n: int = 1, year: int = YEAR, household: list[int] | None = None,
+               tenure: int | list[int] = OWN, landlord_consent: bool | list[bool] = False,
+               **columns) -> State:
+    """``n`` adults (30) in area 0, each in their own household unless ``household`` says,
+    with a Panjin rural hukou of area 0 (village 0) and weight 1; columns override."""
+    t = Persons.empty(n)
+    t.id[:] = np.arange(n) + 100
+    t.household[:] = np.arange(n) if household is None else household
+    t.weight[:] = 1.0
+    t.age[:] = 30
+    t.area[:] = 0
+    t.place[:] = DESIGNATED_TOWN
+    t.hukou_area[:] = 0
+    t.origin[:] = PANJIN
+    t.village[:] = 0
+    for name, value in columns.items():
+        getattr(t, name)[:] = value
+    h = Households.empty(int(t.household.max()) + 1)
+    h.id[:] = np.arange(len(h))
+    h.tenure[:] = tenure
+    h.landlord_consent[:] = landlord_consent
+    return State(t, h, year, n + 100, len(h))
+
+
+def params(year: int = YEAR, **overrides):
+    """Default parameters in force in ``year``; overrides by dotted name."""
+    s = load_defaults()
+    return (s.with_overrides(overrides) if overrides else s).at(year)
+
+
+def failed(e: el.Eligibility) -> list[str]:
+    return e.reasons(0)
+
+
+# --------------------------------------------------------------- clause 四: towns
+
+TOWN_CASES = [
+    ("owner in a designated town", {}, {}, []),
+    ("county-seat town", {"place": COUNTY_SEAT_TOWN}, {}, []),
+    ("renter whose landlord consents", {"tenure": RENT, "landlord_consent": True}, {}, []),
+    ("renter, landlord refuses, 九 on", {"tenure": RENT}, {}, []),
+    ("renter, landlord refuses, 九 off", {"tenure": RENT},
+     {"policy.community_collective_household": False}, ["registration_place"]),
+    ("migrant from another province", {"hukou_area": OUTSIDE, "origin": OTHER_PROVINCE,
+                                       "village": -1}, {}, []),
+    ("urban hukou of another Panjin area", {"hukou_area": 1, "hukou_urban": True}, {}, []),
+    ("lives outside Panjin", {"area": OUTSIDE}, {}, ["lives_in_panjin"]),
+    ("already urban hukou here", {"hukou_urban": True}, {}, ["not_urban_hukou_here"]),
+    ("lives in a village", {"place": VILLAGE}, {}, ["lives_in_town"]),
+    ("lives in the urban districts", {"place": URBAN_DISTRICT}, {}, ["lives_in_town"]),
+    ("employer dormitory", {"tenure": DORMITORY}, {}, ["stable_residence"]),
+    ("with relatives", {"tenure": RELATIVES}, {}, ["stable_residence"]),
+]
+
+
+@pytest.mark.parametrize("case, columns, overrides, fails", TOWN_CASES,
+                         ids=[c[0] for c in TOWN_CASES])
+def test_town_clause_4(case, columns, overrides, fails):
+    e = el.town(make_state(**columns), params(**overrides))
+    assert failed(e) == fails
+    assert e.passed[0] == (not fails)
+
+
+# ------------------------------------------------------- clause 五: urban districts
+
+UD = {"place": URBAN_DISTRICT, "employment": EMPLOYED, "labour_contract": True,
+      "job_years": 1, "residence_years": 1, "insurance_years": 1}
+UD_YEARS = {"policy.urban_district.job_years": 1, "policy.urban_district.residence_years": 1}
+
+UD_CASES = [
+    ("employee with contract, owner, enrolled", {}, {}, []),
+    ("self-employed", {"employment": SELF_EMPLOYED, "labour_contract": False}, {}, []),
+    ("renter, 九 on", {"tenure": RENT}, {}, []),
+    ("renter, landlord refuses, 九 off", {"tenure": RENT},
+     {"policy.community_collective_household": False}, ["registration_place"]),
+    ("lives in a town", {"place": DESIGNATED_TOWN}, {}, ["lives_in_urban_district"]),
+    ("dormitory", {"tenure": DORMITORY}, {}, ["stable_residence"]),
+    ("too new a resident", {"residence_years": 0}, {}, ["residence_years"]),
+    ("not working", {"employment": NOT_WORKING, "labour_contract": False}, {}, ["stable_job"]),
+    ("employee without contract", {"labour_contract": False}, {}, ["stable_job"]),
+    ("too new a job", {"job_years": 0}, {}, ["job_years"]),
+    ("not insured", {"insurance_years": 0}, {}, ["social_insurance"]),
+    ("insured 1 year, 3 asked", {}, {"policy.urban_district.insurance_years": 3},
+     ["social_insurance"]),
+    ("no insurance asked", {"insurance_years": 0},
+     {"policy.urban_district.insurance_years": 0}, []),
+    ("no job asked", {"employment": NOT_WORKING, "labour_contract": False, "job_years": 0},
+     {"policy.urban_district.requires_stable_job": False}, []),
+    ("already urban hukou here", {"hukou_urban": True}, {}, ["not_urban_hukou_here"]),
+]
+
+
+@pytest.mark.parametrize("case, columns, overrides, fails", UD_CASES,
+                         ids=[c[0] for c in UD_CASES])
+def test_urban_district_clause_5(case, columns, overrides, fails):
+    e = el.urban_district(make_state(**{**UD, **columns}), params(**{**UD_YEARS, **overrides}))
+    assert failed(e) == fails
+    assert e.passed[0] == (not fails)
+
+
+def test_urban_district_years_are_capped_at_3():
+    from sim.scenario import ScenarioError
+    with pytest.raises(ScenarioError, match="out of range"):
+        params(**{"policy.urban_district.insurance_years": 4})
+
+
+# ------------------------------------------------------------- clause 六: talent
+
+TALENT = {"education": COLLEGE, "employment": EMPLOYED, "labour_contract": True,
+          "place": VILLAGE}
+
+TALENT_CASES = [
+    ("college graduate on contract", {}, {}, []),
+    ("technical secondary (中专)", {"education": SECONDARY_SPECIALIZED}, {}, []),
+    ("技校 with certificate", {"education": TECHNICAL_SCHOOL, "vocational_cert": True}, {}, []),
+    ("技校 without certificate", {"education": TECHNICAL_SCHOOL}, {}, ["vocational_cert"]),
+    ("技校 with certificate, extension off",
+     {"education": TECHNICAL_SCHOOL, "vocational_cert": True},
+     {"policy.talent.technical_school_with_certificate": False}, ["education"]),
+    ("senior high school only", {"education": SENIOR}, {}, ["education"]),
+    ("employee without contract", {"labour_contract": False}, {}, ["labour_contract"]),
+    ("self-employed", {"employment": SELF_EMPLOYED, "labour_contract": False}, {},
+     ["labour_contract"]),
+    ("lives outside Panjin", {"area": OUTSIDE}, {}, ["lives_in_panjin"]),
+]
+
+
+@pytest.mark.parametrize("case, columns, overrides, fails", TALENT_CASES,
+                         ids=[c[0] for c in TALENT_CASES])
+def test_talent_clause_6(case, columns, overrides, fails):
+    e = el.talent(make_state(**{**TALENT, **columns}), params(**overrides))
+    assert failed(e) == fails
+    assert e.passed[0] == (not fails)
+
+
+# --------------------------------------------------------- clause 七: investment
+
+INVESTOR = {"employment": SELF_EMPLOYED, "enterprise_rep": True, "business_premises": True,
+            "business_licence": True, "tax_years": 1}
+
+INVESTMENT_CASES = [
+    ("representative with premises, licence, 1 year of tax", {}, {}, []),
+    ("not a legal representative", {"enterprise_rep": False}, {}, ["enterprise_rep"]),
+    ("no premises", {"business_premises": False}, {}, ["business_premises"]),
+    ("no licence", {"business_licence": False}, {}, ["business_licence"]),
+    ("no tax record yet", {"tax_years": 0}, {}, ["tax_years"]),
+    ("minimum set, investment below it", {},
+     {"policy.investment.min_investment": 1e6,
+      "policy.investment.min_investment_met_share": 0.0}, ["min_investment"]),
+    ("minimum set, investment meets it", {},
+     {"policy.investment.min_investment": 1e6,
+      "policy.investment.min_investment_met_share": 1.0}, []),
+]
+
+
+@pytest.mark.parametrize("case, columns, overrides, fails", INVESTMENT_CASES,
+                         ids=[c[0] for c in INVESTMENT_CASES])
+def test_investment_clause_7(case, columns, overrides, fails):
+    e = el.investment(make_state(**{**INVESTOR, **columns}), params(**overrides))
+    assert failed(e) == fails
+    assert e.passed[0] == (not fails)
+
+
+def test_minimum_investment_share_is_stable_per_person():
+    state = make_state(20000, **INVESTOR)
+    state.persons.id[:] = np.arange(20000)
+    p = params(**{"policy.investment.min_investment": 1e6,
+                  "policy.investment.min_investment_met_share": 0.3})
+    first = el.investment(state, p).passed
+    assert first.mean() == pytest.approx(0.3, abs=0.02)
+    assert (el.investment(state, p).passed == first).all()
+
+
+# ----------------------------------------------------- dated parameters by year
+
+def test_reform_switches_on_in_2016():
+    """Renters in towns: before the opinion (2015) renting did not count and no collective
+    household existed; from 2016 both hold (dated defaults)."""
+    renter = make_state(tenure=RENT)
+    before = el.town(renter, params(2015))
+    after = el.town(renter, params(2016))
+    assert failed(before) == ["stable_residence", "registration_place"]
+    assert after.passed[0]
+
+
+def test_scenario_dated_override_switches_in_its_year():
+    p = load_defaults().with_overrides({"policy.urban_district.insurance_years": {2019: 3}})
+    state = make_state(**{**UD, "insurance_years": 2})
+    assert el.urban_district(state, p.at(2018)).passed[0]
+    assert failed(el.urban_district(state, p.at(2019))) == ["social_insurance"]
+
+
+# ------------------------------------------------------------------ family rule
+
+def family_state() -> State:
+    """One household (rows 0–6): head, spouse, child, head's parent, other relative, a child
+    living in another area, the head's other parent."""
+    roles = [HEAD, SPOUSE, CHILD, PARENT, OTHER, CHILD, PARENT]
+    state = make_state(len(roles), household=[0] * len(roles), role=roles)
+    state.persons.area[5] = 1  # the second child lives elsewhere: not co-residing
+    return state
+
+
+@pytest.mark.parametrize("applicant, brought", [
+    (0, [1, 2, 3, 6]),   # head: spouse, co-residing child, both parents
+    (1, [0, 2]),         # head's spouse: the head (spouse) and the child
+    (2, [0, 1]),         # child: the head and the head's spouse (its parents)
+    (3, [0, 6]),         # head's parent: the head (its child) and the other parent
+    (4, []),             # other relative: nobody
+])
+def test_family_is_coresiding_spouse_children_parents(applicant, brought):
+    state = family_state()
+    mask = np.zeros(len(state.persons), bool)
+    mask[applicant] = True
+    assert np.flatnonzero(el.family(state, mask)).tolist() == brought
+
+
+def test_family_already_urban_here_does_not_move():
+    state = family_state()
+    state.persons.hukou_urban[1] = True
+    mask = np.zeros(len(state.persons), bool)
+    mask[0] = True
+    assert 1 not in np.flatnonzero(el.family(state, mask))
+
+
+def test_family_needs_one_applicant_per_household():
+    state = family_state()
+    with pytest.raises(ValueError, match="more than one applicant"):
+        el.family(state, np.array([True, True, False, False, False, False, False]))
+
+
+def test_only_talent_settles_alone():
+    assert el.BRINGS_FAMILY == {0: True, 1: True, 2: False, 3: True}
+
+
+# ------------------------------------------------------------------ clause 八
+
+def test_clause_8_flags_urban_to_rural_moves_only():
+    state = make_state(4, hukou_urban=True)
+    before = el.HukouSnapshot.of(state.persons)
+    el.check_clause_8(before, state.persons)
+    state.persons.hukou_urban[1] = False          # urban → rural in Panjin: forbidden
+    state.persons.hukou_area[2] = OUTSIDE         # hukou moved out of Panjin: not 八's business
+    newborn = make_state(1, hukou_urban=False)
+    newborn.persons.id[:] = 999
+    persons = state.persons.extend(newborn.persons)
+    assert el.urban_to_rural(before, persons).tolist() == [False, True, False, False, False]
+    with pytest.raises(el.ClauseViolation, match="clause 八: 1 urban→rural"):
+        el.check_clause_8(before, persons)
+    graduate = np.zeros(len(persons), bool)
+    graduate[1] = True  # fresh in-province graduate returning to origin
+    el.check_clause_8(before, persons, exceptions=graduate)
+
+
+def test_clause_8_rural_to_rural_moves_are_fine():
+    state = make_state(2)
+    before = el.HukouSnapshot.of(state.persons)
+    state.persons.hukou_area[0] = 1  # 三投靠 between rural residents
+    el.check_clause_8(before, state.persons)

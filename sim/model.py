@@ -23,7 +23,19 @@ import numpy as np
 import pandas as pd
 
 from sim.areas import load_areas
-from sim.pipeline import Flows, demography, indicators, life_course, migration
+from sim.pipeline import (
+    Flows,
+    demography,
+    eligibility,
+    fiscal,
+    indicators,
+    life_course,
+    migration,
+    residence_permit,
+    services,
+    settlement,
+    urban_village,
+)
 from sim.scenario import Scenario
 from sim.synthesis import FitReport, synthesize
 
@@ -57,7 +69,7 @@ class UrbanizationModel(mesa.Model):
         return self.state.year
 
     def step(self) -> None:
-        """Simulate one year, steps 1–11 of the pipeline."""
+        """Simulate one year, steps 1–11 of the pipeline (DESIGN.md)."""
         state, rng = self.state, self.rng
         year = state.year + 1
         p = self.scenario.at(year)                       # 1 policy in force
@@ -65,7 +77,16 @@ class UrbanizationModel(mesa.Model):
         flows |= demography.step(state, p, rng)          # 2 demography
         flows |= life_course.step(state, p, rng)         # 3 life course
         flows |= migration.step(state, p, rng)           # 4 migration
+        flows |= residence_permit.step(state, p, rng)    # 5 residence permits
+        hukou_before = state.persons.hukou_area.copy()
+        clause_8 = eligibility.HukouSnapshot.of(state.persons)
+        flows |= settlement.step(state, p, rng)          # 6 eligibility, 7 settlement
+        flows |= urban_village.step(state, p, rng)       # 8 urban villages
+        flows |= indicators.hukou_moves(hukou_before, state.persons, len(self.areas))
+        eligibility.check_clause_8(clause_8, state.persons)
         state.year = year
+        costs = services.step(state, p, rng)             # 9 entitlements and cost
+        flows |= costs | fiscal.step(state, p, rng, costs)  # 10 fiscal linkage
         self._collect(flows)                             # 11 data collection
         if year >= self.scenario.run.end_year:
             self.running = False

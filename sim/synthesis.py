@@ -101,11 +101,20 @@ def _check_base(base: dict[str, Any]) -> None:
         if set(shares) != set(PLACES) or abs(sum(shares.values()) - 1) > 1e-6:
             raise BaseDataError(f"{name}: area.{a}.place_shares must give {', '.join(PLACES)} "
                                 f"summing to 1, got {shares}")
-    for place in PLACES:
-        row = base["hukou_by_place"][place]
-        if len(row) != len(STATUSES) or abs(sum(row) - 1) > 1e-6:
-            raise BaseDataError(f"{name}: hukou_by_place.{place} must give {len(STATUSES)} "
-                                f"shares summing to 1")
+    tables = [("hukou_by_place", base["hukou_by_place"])] + [
+        (f"area.{a}.hukou_by_place", base["area"][a]["hukou_by_place"])
+        for a in areas.ids if "hukou_by_place" in base["area"][a]]
+    for where, table in tables:
+        for place in table:
+            row = table[place]
+            if place == "statuses":
+                continue
+            if place not in PLACES:
+                raise BaseDataError(f"{name}: {where}.{place}: unknown place; "
+                                    f"valid: {', '.join(PLACES)}")
+            if len(row) != len(STATUSES) or abs(sum(row) - 1) > 1e-6:
+                raise BaseDataError(f"{name}: {where}.{place} must give {len(STATUSES)} "
+                                    f"shares ({', '.join(STATUSES)}) summing to 1")
 
 
 @dataclass
@@ -147,6 +156,21 @@ def _ages_from_shape(rng: np.random.Generator, bands: np.ndarray, shape: np.ndar
     band = rng.choice(len(bands), size=n, p=w / w.sum())
     lo = np.maximum(bands[band], min_age)
     return (lo + rng.random(n) * (upper[band] - lo)).astype(np.int16)
+
+
+def status_shares(base: dict[str, Any]) -> np.ndarray:
+    """Shares of residents by hukou status, array (area, place, status).
+
+    The city-wide ``hukou_by_place`` table, replaced where an area gives its own
+    ``[area.<id>.hukou_by_place]`` row for a place.
+    """
+    areas = load_areas()
+    city = np.array([base["hukou_by_place"][k] for k in PLACES])
+    out = np.repeat(city[None], len(areas), axis=0)
+    for i, a in enumerate(areas.ids):
+        for k, row in base["area"][a].get("hukou_by_place", {}).items():
+            out[i, PLACES.index(k)] = row
+    return out
 
 
 def _candidate_households(base: dict, cell_persons: np.ndarray, scale: float,
@@ -247,8 +271,8 @@ def synthesize(scale: float = 1.0, rng: np.random.Generator | None = None,
 
     pop = np.array([base["area"][a]["resident_population"] for a in areas.ids], float)
     place = np.array([[base["area"][a]["place_shares"][k] for k in PLACES] for a in areas.ids])
-    status = np.array([base["hukou_by_place"][k] for k in PLACES])
-    cell_persons = pop[:, None, None] * place[:, :, None] * status[None, :, :]
+    status = status_shares(base)
+    cell_persons = pop[:, None, None] * place[:, :, None] * status
 
     cand = _candidate_households(base, cell_persons, scale, rng)
     n_cand = len(cand["household_cell"])

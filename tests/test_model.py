@@ -9,8 +9,8 @@ from tests.conftest import small_scenario
 
 
 def _wide(df: pd.DataFrame) -> pd.DataFrame:
-    return df[df.category == ""].pivot_table(index=["area", "year"], columns="indicator",
-                                             values="value")
+    """One column per indicator, summed over categories (arrivals by origin …)."""
+    return df.groupby(["area", "year", "indicator"]).value.sum().unstack()
 
 
 def test_resident_population_identity_every_year_and_area(small_run):

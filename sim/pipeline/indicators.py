@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.pipeline import Flows, per_area
-from sim.population import URBAN_PLACES, State
+from sim.population import URBAN_PLACES, Persons, State
 
 COLUMNS = ("scenario", "replicate", "year", "area", "indicator", "category", "value")
 
@@ -45,6 +45,18 @@ def stocks(state: State, n_areas: int) -> Flows:
     for rate, (num, den) in RATES.items():
         out[(rate, "")] = _ratio(out[(num, "")], out[(den, "")])
     return out
+
+
+def hukou_moves(hukou_area_before: np.ndarray, persons: Persons, n_areas: int) -> Flows:
+    """Hukou moves into and out of each area since ``hukou_area_before`` (same rows).
+
+    A migrant who settles moves a hukou in; a Panjin hukou settling in another
+    area moves out of one area and into the other.
+    """
+    moved = hukou_area_before != persons.hukou_area
+    w = persons.weight.astype(float)
+    return {("hukou_moves_in", ""): per_area(moved, persons.hukou_area, n_areas, w),
+            ("hukou_moves_out", ""): per_area(moved, hukou_area_before, n_areas, w)}
 
 
 def _ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray | float:

@@ -1,10 +1,18 @@
 """Step 4, migration (人口迁移): moves within Panjin, arrivals, departures, returns.
 
-Not modelled yet: the behaviour issue fills this stage with rural-to-town
-moves, arrivals from Liaoning and other provinces, departures and returns.
-Until then nobody moves, and the flows are reported as zero so that the
-population identity (change = births − deaths + arrivals − departures) is
-checked on every run from the first one.
+- **rural → urban** within Panjin: village households move to a town of their
+  own district/county or to the city districts; young adults move alone;
+- **arrivals** from elsewhere in Liaoning and other provinces: copies of
+  migrant households already in Panjin (so arrivals look like the migrants
+  the base data describes), new to the city: no residence, insurance or
+  permit years here yet;
+- **departures**: migrant households leave Panjin; young Panjin hukou holders
+  leave to study or work elsewhere, keeping their hukou (人户分离 out of the city);
+- **returns** of Panjin hukou holders living outside.
+
+Nobody's hukou changes here: a move of residence is not a move of hukou.
+Flows: ``arrivals`` and ``departures`` by category (``within_panjin``,
+``liaoning``, ``other_province``, ``return``, ``outside``), per area.
 """
 
 from __future__ import annotations
@@ -12,12 +20,230 @@ from __future__ import annotations
 import numpy as np
 
 from sim.areas import load_areas
-from sim.pipeline import Flows
-from sim.population import State
+from sim.pipeline import Flows, per_area
+from sim.population import (
+    CHILD,
+    COUNTY_SEAT_TOWN,
+    DESIGNATED_TOWN,
+    HEAD,
+    LIAONING,
+    NONE,
+    OTHER_PROVINCE,
+    OUTSIDE,
+    OWN,
+    RENT,
+    URBAN_DISTRICT,
+    VILLAGE,
+    Households,
+    State,
+)
+
+
+def urban_destinations(state: State) -> tuple[np.ndarray, np.ndarray]:
+    """Residents per (area, urban place): where movers go, in proportion."""
+    p = state.persons
+    n_areas = len(load_areas())
+    counts = np.zeros((n_areas, 3))
+    inside = (p.area >= 0) & (p.place != VILLAGE) & (p.place >= 0)
+    np.add.at(counts, (p.area[inside], p.place[inside]), p.weight[inside])
+    city = counts[:, URBAN_DISTRICT]
+    town = counts[:, [COUNTY_SEAT_TOWN, DESIGNATED_TOWN]]
+    return city, town
+
+
+def choose_destinations(origin_area: np.ndarray, to_city: np.ndarray, state: State,
+                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Area and place for rural movers: a city district or a town of their own area.
+
+    Areas without towns send their movers to their own urban district; the
+    city districts are chosen in proportion to their urban-district population.
+    """
+    city, town = urban_destinations(state)
+    n = len(origin_area)
+    area = origin_area.copy()
+    place = np.full(n, URBAN_DISTRICT, np.int8)
+    city_areas = np.flatnonzero(city > 0)
+    if city_areas.size:
+        pick = rng.choice(city_areas, size=n, p=city[city_areas] / city[city_areas].sum())
+        area = np.where(to_city, pick, area)
+    town_total = town.sum(axis=1)
+    stays = ~to_city & (town_total[origin_area] > 0)
+    seat_share = np.divide(town[:, 0], town_total, out=np.zeros_like(town_total),
+                           where=town_total > 0)
+    seat = rng.random(n) < seat_share[origin_area]
+    place[stays] = np.where(seat[stays], COUNTY_SEAT_TOWN, DESIGNATED_TOWN)
+    return area.astype(np.int8), place
+
+
+def _move(state: State, rows: np.ndarray, area: np.ndarray, place: np.ndarray) -> None:
+    p = state.persons
+    p.area[rows], p.place[rows] = area, place
+    p.residence_years[rows] = 0
+    p.school_years_local[rows] = np.where(area >= 0, p.school_years_local[rows], 0)
+
+
+def _new_households(state: State, rows: np.ndarray, tenure: np.ndarray,
+                    consent: np.ndarray) -> None:
+    """Each person in ``rows`` becomes the head of a new one-person household."""
+    k = len(rows)
+    h = Households.empty(k)
+    h.id[:] = state.next_household_id + np.arange(k)
+    h.tenure[:] = tenure
+    h.landlord_consent[:] = consent
+    h.income[:] = state.households.income[state.persons.household[rows]] / np.maximum(
+        1, np.bincount(state.persons.household)[state.persons.household[rows]])
+    state.persons.household[rows] = len(state.households) + np.arange(k)
+    state.persons.role[rows] = HEAD
+    state.households = state.households.extend(h)
+    state.next_household_id += k
+
+
+def _flows(flows: Flows, name: str, category: str, area: np.ndarray, weight: np.ndarray,
+           n_areas: int) -> None:
+    key = (name, category)
+    add = per_area(np.ones(len(area), bool), area, n_areas, weight.astype(float))
+    flows[key] = flows.get(key, np.zeros(n_areas)) + add
+
+
+def _tenure_of_movers(k: int, m, rng: np.random.Generator,
+                      consent_share: float) -> tuple[np.ndarray, np.ndarray]:
+    own = rng.random(k) < m.mover_owns_share
+    tenure = np.where(own, OWN, RENT).astype(np.int8)
+    consent = ~own & (rng.random(k) < consent_share)
+    return tenure, consent
 
 
 def step(state: State, p, rng: np.random.Generator) -> Flows:
-    """No moves yet: zero arrivals and departures in every area."""
-    zeros = np.zeros(len(load_areas()))
-    return {("arrivals", ""): zeros, ("departures", ""): zeros.copy(),
-            ("hukou_moves_in", ""): zeros.copy(), ("hukou_moves_out", ""): zeros.copy()}
+    """All moves of the year, in the order: rural → urban, departures, returns, arrivals."""
+    m = p.migration
+    consent_share = m.landlord_consent_share
+    n_areas = len(load_areas())
+    flows: Flows = {(name, cat): np.zeros(n_areas) for name in ("arrivals", "departures")
+                    for cat in ("within_panjin", "liaoning", "other_province", "return",
+                                "outside")}
+    persons = state.persons
+
+    # rural → urban, whole households
+    head = persons.role == HEAD
+    village_heads = head & (persons.place == VILLAGE) & (persons.area >= 0) & \
+        (persons.age >= 20) & (persons.age < 55)
+    movers_hh = persons.household[village_heads & (rng.random(len(persons))
+                                                  < m.rural_urban_household_rate)]
+    hh_area = np.full(len(state.households), NONE, np.int8)
+    hh_place = np.full(len(state.households), NONE, np.int8)
+    if movers_hh.size:
+        origin = persons.area[np.flatnonzero(head)][np.isin(persons.household[head], movers_hh)]
+        to_city = rng.random(movers_hh.size) < m.to_city_districts_share
+        hh_area[movers_hh], hh_place[movers_hh] = choose_destinations(origin, to_city, state,
+                                                                      rng)
+        tenure, consent = _tenure_of_movers(movers_hh.size, m, rng, consent_share)
+        state.households.tenure[movers_hh] = tenure
+        state.households.landlord_consent[movers_hh] = consent
+    moving = hh_area[persons.household] != NONE
+    # young adults alone
+    young = ((persons.role == CHILD) & ~persons.married & (persons.place == VILLAGE)
+             & (persons.area >= 0) & (persons.age >= 18) & (persons.age <= 30) & ~moving
+             & (rng.random(len(persons)) < m.rural_urban_young_rate))
+    young_rows = np.flatnonzero(young)
+    rows = np.flatnonzero(moving)
+    dest_area, dest_place = hh_area[persons.household[rows]], hh_place[persons.household[rows]]
+    if young_rows.size:
+        to_city = rng.random(young_rows.size) < m.to_city_districts_share
+        ya, yp = choose_destinations(persons.area[young_rows], to_city, state, rng)
+        tenure, consent = _tenure_of_movers(young_rows.size, m, rng, consent_share)
+        _new_households(state, young_rows, tenure, consent)
+        rows = np.r_[rows, young_rows]
+        dest_area, dest_place = np.r_[dest_area, ya], np.r_[dest_place, yp]
+    changed_area = persons.area[rows] != dest_area
+    w = persons.weight[rows]
+    _flows(flows, "departures", "within_panjin", persons.area[rows][changed_area],
+           w[changed_area], n_areas)
+    _flows(flows, "arrivals", "within_panjin", dest_area[changed_area], w[changed_area],
+           n_areas)
+    _move(state, rows, dest_area, dest_place)
+
+    # departures: migrant households, young locals
+    migrant_head = head & (persons.hukou_area == OUTSIDE) & (persons.area >= 0)
+    rate = np.where(persons.residence_years > 5, m.migrant_departure_rate / 2,
+                    m.migrant_departure_rate)
+    leaving_hh = persons.household[migrant_head & (rng.random(len(persons)) < rate)]
+    leaves = np.isin(persons.household, leaving_hh) & (persons.hukou_area == OUTSIDE)
+    for origin, cat in ((LIAONING, "liaoning"), (OTHER_PROVINCE, "other_province")):
+        sel = leaves & (persons.origin == origin)
+        _flows(flows, "departures", cat, persons.area[sel], persons.weight[sel], n_areas)
+    local_leavers = np.flatnonzero(
+        (persons.hukou_area >= 0) & (persons.area >= 0) & ~leaves & ~moving & ~young
+        & (persons.age >= 18) & (persons.age <= 30)
+        & (rng.random(len(persons)) < m.local_departure_rate))
+    _flows(flows, "departures", "outside", persons.area[local_leavers],
+           persons.weight[local_leavers], n_areas)
+    _new_households(state, local_leavers, np.full(local_leavers.size, RENT, np.int8),
+                    np.zeros(local_leavers.size, bool))
+    _move(state, local_leavers, np.full(local_leavers.size, OUTSIDE, np.int8),
+          np.full(local_leavers.size, NONE, np.int8))
+    just_left = np.zeros(len(persons), bool)
+    just_left[local_leavers] = True
+    state.persons = persons = persons.take(~leaves)
+    just_left = just_left[~leaves]
+
+    # returns to the area of the hukou
+    returning = np.flatnonzero((persons.area == OUTSIDE) & (persons.hukou_area >= 0)
+                               & (rng.random(len(persons)) < m.return_rate) & ~just_left)
+    ret_area = persons.hukou_area[returning]
+    ret_place = np.where(persons.hukou_urban[returning], URBAN_DISTRICT, VILLAGE).astype(np.int8)
+    city, town = urban_destinations(state)
+    no_district = city[ret_area] == 0
+    ret_place[persons.hukou_urban[returning] & no_district] = COUNTY_SEAT_TOWN
+    _move(state, returning, ret_area, ret_place)
+    _flows(flows, "arrivals", "return", ret_area, persons.weight[returning], n_areas)
+
+    arrive(state, m, rng, flows, n_areas)
+    return flows
+
+
+def arrive(state: State, m, rng: np.random.Generator, flows: Flows, n_areas: int) -> None:
+    """New migrant households from outside Panjin, copied from migrant households here."""
+    p = state.persons
+    residents = p.weight[p.area >= 0].sum()
+    donors_head = (p.role == HEAD) & (p.hukou_area == OUTSIDE) & (p.area >= 0)
+    donor_hh = p.household[donors_head]
+    if donor_hh.size == 0:
+        return
+    sizes = np.bincount(p.household, minlength=len(state.households))[donor_hh]
+    mean_weight = float(p.weight[donors_head].mean())
+    wanted = m.arrival_rate * residents / mean_weight / sizes.mean()
+    n_new = int(np.floor(wanted) + (rng.random() < wanted % 1))
+    if n_new == 0:
+        return
+    chosen = rng.choice(donor_hh, size=n_new)
+    origin = np.where(rng.random(n_new) < m.arrival_origin_liaoning_share, LIAONING,
+                      OTHER_PROVINCE)
+    order = np.argsort(p.household, kind="stable")
+    starts = np.searchsorted(p.household[order], chosen)
+    counts = np.bincount(p.household, minlength=len(state.households))[chosen]
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    rows = order[np.repeat(starts, counts) + offsets]
+    newcomers = p.take(rows)
+    k = len(newcomers)
+    new_hh_index = len(state.households) + np.repeat(np.arange(n_new), counts)
+    households = state.households.take(chosen)
+    households.id[:] = state.next_household_id + np.arange(n_new)
+    newcomers.id[:] = state.next_person_id + np.arange(k)
+    newcomers.household[:] = new_hh_index
+    newcomers.origin[:] = np.repeat(origin, counts)
+    newcomers.hukou_area[:] = OUTSIDE
+    for col in ("residence_years", "insurance_years", "job_years", "tax_years",
+                "school_years_local", "permit_years"):
+        getattr(newcomers, col)[:] = 0
+    newcomers.permit[:] = False
+    newcomers.settled_year[:] = NONE
+    newcomers.settled_channel[:] = NONE
+    newcomers.village[:] = NONE
+    for o, cat in ((LIAONING, "liaoning"), (OTHER_PROVINCE, "other_province")):
+        sel = newcomers.origin == o
+        _flows(flows, "arrivals", cat, newcomers.area[sel], newcomers.weight[sel], n_areas)
+    state.persons = p.extend(newcomers)
+    state.households = state.households.extend(households)
+    state.next_person_id += k
+    state.next_household_id += n_new
+

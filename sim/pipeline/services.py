@@ -180,8 +180,10 @@ CONDITIONS: dict[str, Callable[[State, Params], np.ndarray]] = {
 def age_band(age: np.ndarray, ages: Sequence[float]) -> np.ndarray:
     """Index of each age's band in ``ages`` (band edges); -1 outside all bands."""
     edges = np.asarray(ages, dtype=float)
-    band = np.searchsorted(edges, age, side="right") - 1
-    return np.where((age >= edges[0]) & (age < edges[-1]), band, -1)
+    every = np.arange(max(int(age.max(initial=0)), 0) + 1)  # a lookup per whole year of age
+    lut = np.where((every >= edges[0]) & (every < edges[-1]),
+                   np.searchsorted(edges, every, side="right") - 1, -1)
+    return lut[np.maximum(age, 0)]
 
 
 def growth_factor(ps: Params, year: int) -> float:

@@ -1,0 +1,104 @@
+"""Urban-village conversion (clause 十五): sim.pipeline.urban_village."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.areas import load_areas
+from sim.pipeline import urban_village as uv
+from sim.population import (
+    COUNTY_SEAT_TOWN,
+    DESIGNATED_TOWN,
+    TOWN,
+    URBAN_DISTRICT,
+    URBAN_VILLAGE,
+    VILLAGE,
+)
+from tests.test_eligibility import make_state, params
+
+
+def villages_state():
+    """Area 0 (has urban districts): villages 0–3, two members each, one at home and one in a
+    town; area 3 (a county): village 10; one urban-district resident of area 0."""
+    village = [0, 0, 1, 1, 2, 2, 3, 3, 10, -1]
+    state = make_state(len(village), village=village, place=VILLAGE)
+    p = state.persons
+    p.place[1::2] = DESIGNATED_TOWN
+    p.hukou_area[8] = p.area[8] = 3
+    p.place[9] = URBAN_DISTRICT
+    p.hukou_urban[9] = True
+    return state
+
+
+def schedule(*rows):
+    return params(2017, **{"policy.urban_village.schedule": [
+        {"year": y, "area": a, "share": s} for y, a, s in rows]})
+
+
+def test_village_areas():
+    ids, areas, rural = uv.village_areas(villages_state())
+    assert ids.tolist() == [0, 1, 2, 3, 10]
+    assert areas.tolist() == [0, 0, 0, 0, 3]
+    assert rural.all()
+
+
+def test_schedule_share_of_the_areas_villages_in_its_year_only():
+    state = villages_state()
+    p = schedule((2017, "shuangtaizi", 0.5), (2018, "panshan", 1.0))
+    chosen = uv.choose_villages(state, p, np.random.default_rng(0))
+    assert len(chosen) == 2 and set(chosen) <= {0, 1, 2, 3}
+
+
+def test_converted_villages_are_not_chosen_again():
+    state = villages_state()
+    p = schedule((2017, "shuangtaizi", 0.5))
+    rng = np.random.default_rng(0)
+    first = uv.choose_villages(state, p, rng)
+    uv.convert(state, first, 2017)
+    second = uv.choose_villages(state, p, rng)
+    assert len(second) == 2 and not set(first) & set(second)
+    uv.convert(state, second, 2017)
+    assert len(uv.choose_villages(state, p, rng)) == 0
+
+
+def test_conversion_makes_the_whole_village_urban_and_keeps_land():
+    state = villages_state()
+    h = state.households
+    h.contract_land[:] = h.homestead[:] = h.collective_income[:] = True
+    converts = uv.convert(state, np.array([0, 10]), 2017)
+    p = state.persons
+    assert np.flatnonzero(converts).tolist() == [0, 1, 8]
+    assert p.hukou_urban[[0, 1, 8]].all() and not p.hukou_urban[2:8].any()
+    assert (p.settled_channel[[0, 1, 8]] == URBAN_VILLAGE).all()
+    assert (p.settled_year[[0, 1, 8]] == 2017).all()
+    # members at home join the urban place; those living in a town stay where they are
+    assert p.place[0] == URBAN_DISTRICT and p.place[1] == DESIGNATED_TOWN
+    assert p.place[8] == COUNTY_SEAT_TOWN  # area 3 has no urban districts
+    assert h.contract_land.all() and h.homestead.all() and h.collective_income.all()
+
+
+def test_earlier_settlers_keep_their_channel():
+    state = villages_state()
+    p = state.persons
+    p.hukou_urban[1] = True
+    p.settled_channel[1] = TOWN
+    uv.convert(state, np.array([0]), 2017)
+    assert p.settled_channel[1] == TOWN
+
+
+def test_step_flows_by_village_area():
+    state = villages_state()
+    state.persons.weight[:] = 100.0
+    p = schedule((2017, "shuangtaizi", 0.25), (2017, "panshan", 1.0))
+    flows = uv.step(state, p, np.random.default_rng(0))
+    assert flows[("settlements", "urban_village")].tolist() == [200.0, 0, 0, 100.0, 0]
+    assert flows[("villages_converted", "")].tolist() == [1, 0, 0, 1, 0]
+
+
+def test_default_schedule_names_real_areas():
+    areas = load_areas()
+    rows = params().policy.urban_village.schedule
+    assert rows
+    for row in rows:
+        areas.index(row.area)
+        assert 0 < row.share <= 1

@@ -302,3 +302,22 @@ def test_clause_8_rural_to_rural_moves_are_fine():
     before = el.HukouSnapshot.of(state.persons)
     state.persons.hukou_area[0] = 1  # 三投靠 between rural residents
     el.check_clause_8(before, state.persons)
+
+
+# ------------------------------------------------------------------ explain
+
+def test_explain_names_the_failing_condition_and_clause():
+    from sim.explain import explain, format_explanation
+    state = make_state(2, tenure=RENT)
+    d = explain(state, params(**{"policy.community_collective_household": False}), 101)
+    assert d["channels_passed"] == []
+    town = d["channels"]["town"]
+    assert town["clause"] == "四"
+    assert [f["condition"] for f in town["failed"]] == ["registration_place"]
+    assert "clause 九" in town["failed"][0]["reason"]
+    assert d["residence_permit"]["failed"][0]["condition"] == "no_panjin_hukou"
+    text = format_explanation(d)
+    assert "person 101" in text and "town (clause 四): fails" in text
+    assert explain(state, params(), 101)["channels_passed"] == ["town"]
+    with pytest.raises(KeyError):
+        explain(state, params(), 7)

@@ -1,0 +1,128 @@
+"""Charts of a run: every file written, gaps skipped, Chinese without missing glyphs."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from output_fixtures import read_run, write_run
+
+from sim.output import labels
+from sim.output.charts import (
+    colors,
+    gap_payers,
+    register_cjk_font,
+    scale_for,
+    summarize,
+    tidy,
+    write_charts,
+)
+
+ALL_STEMS = {"population", "urbanization", "settlements", "residence_permits",
+             "cost_by_service", "cost_by_payer", "fiscal_gap"}
+MONEY_STEMS = {"cost_by_service", "cost_by_payer", "fiscal_gap"}
+
+
+def _render(folder: Path, lang: str, **run: object) -> tuple[list[Path], list[str]]:
+    df, manifest = read_run(write_run(folder / "run", **run))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = write_charts(df, manifest, folder / "charts", lang=lang)
+    return paths, [str(w.message) for w in caught]
+
+
+@pytest.fixture(scope="module")
+def english(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list[str]]:
+    return _render(tmp_path_factory.mktemp("en"), "en", replicates=3, years=range(2015, 2019))
+
+
+@pytest.fixture(scope="module")
+def chinese(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list[str]]:
+    return _render(tmp_path_factory.mktemp("zh"), "zh", years=range(2015, 2018))
+
+
+def _stems(paths: list[Path], suffix: str) -> set[str]:
+    return {p.stem for p in paths if p.suffix == suffix}
+
+
+def test_every_chart_is_written_as_png_and_svg(english: tuple[list[Path], list[str]]) -> None:
+    paths, _ = english
+    assert _stems(paths, ".png") == ALL_STEMS
+    assert _stems(paths, ".svg") == ALL_STEMS
+    for path in paths:
+        assert path.is_file() and path.stat().st_size > 1000, path
+    png = next(p for p in paths if p.suffix == ".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_english_charts_have_no_missing_glyphs(english: tuple[list[Path], list[str]]) -> None:
+    # Channel labels carry clause numerals (四, 五 …): the CJK font is the fallback.
+    _, messages = english
+    assert not [m for m in messages if "missing from font" in m]
+
+
+def test_chinese_charts_have_no_missing_glyphs(chinese: tuple[list[Path], list[str]]) -> None:
+    paths, messages = chinese
+    assert _stems(paths, ".png") == ALL_STEMS
+    assert not [m for m in messages if "missing from font" in m], messages
+
+
+def test_cjk_font_comes_from_the_package() -> None:
+    assert register_cjk_font() == "Noto Sans SC"
+
+
+def test_run_without_money_skips_money_charts(tmp_path: Path) -> None:
+    paths, _ = _render(tmp_path, "en", money=False, years=range(2015, 2017))
+    assert _stems(paths, ".png") == ALL_STEMS - MONEY_STEMS
+
+
+def test_empty_table_draws_nothing(tmp_path: Path) -> None:
+    empty = pd.DataFrame(columns=["scenario", "replicate", "year", "area", "indicator",
+                                  "category", "value"])
+    assert write_charts(empty, {}, tmp_path) == []
+
+
+def test_table_without_the_columns_is_refused() -> None:
+    with pytest.raises(ValueError, match="lacks column"):
+        tidy(pd.DataFrame({"year": [2015]}))
+
+
+def test_summarize_gives_median_and_90_percent_band() -> None:
+    df = tidy(pd.DataFrame({
+        "scenario": "s", "replicate": range(21), "year": 2020, "area": "panjin",
+        "indicator": "births", "category": None, "value": [float(v) for v in range(21)]}))
+    row = summarize(df, "births", "panjin").iloc[0]
+    assert (row["median"], row["lo"], row["hi"]) == (10.0, 1.0, 19.0)
+
+
+def test_scales_use_chinese_budget_units() -> None:
+    assert scale_for("money", [3.2e8]).unit("zh") == "亿元"
+    assert scale_for("money", [5.0e6]).unit("zh") == "万元"
+    assert scale_for("people", [1.4e6]).unit("zh") == "万人"
+    assert scale_for("people", [800.0]).unit("en") == "persons"
+    assert scale_for("rate", [0.6]).factor == 0.01
+
+
+def test_many_categories_get_distinct_colours() -> None:
+    assert len(set(colors(13))) == 13
+    assert len(set(colors(5))) == 5
+
+
+def test_gap_payers_read_from_manifest() -> None:
+    assert gap_payers({"parameters": {"fiscal.gap_payers": {"value": ["city"]}}}) == ["city"]
+    assert gap_payers({}) is None
+
+
+def test_labels_use_policy_wording_and_fall_back() -> None:
+    assert labels.indicator("registered_urbanization_rate", "zh") == "户籍人口城镇化率"
+    assert labels.indicator("residence_permit_holders", "zh") == "居住证持有人数"
+    assert labels.category("settlements", "talent", "zh") == "人才落户（六）"
+    assert labels.category("transfer_payment", "linkage", "zh") == "市民化挂钩转移支付"
+    assert labels.category("public_service_cost", "new_service", "zh") == "new_service"
+    assert labels.indicator("new_indicator", "en") == "new_indicator"
+    assert labels.area("liaodongwan", "zh") == "辽东湾新区"
+    assert labels.area("panjin", "en") == "Panjin"
+    with pytest.raises(ValueError, match="unknown language"):
+        labels.indicator("births", "fr")

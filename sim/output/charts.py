@@ -89,7 +89,7 @@ def gap_payers(manifest: dict) -> list[str] | None:
 
 def category_order(indicator: str, present: Sequence[str]) -> list[str]:
     """The categories present, labelled ones in label-table order, then the rest."""
-    table = labels._CATEGORY_TABLES.get(indicator, {})
+    table = labels.CATEGORY_TABLES.get(indicator, {})
     known = [c for c in table if c in set(present)]
     return known + sorted(set(present) - set(known) - {""})
 

@@ -112,7 +112,7 @@ MECHANISMS: dict[str, tuple[str, str]] = {
 }
 
 # Which breakdown table labels the `category` of each indicator.
-_CATEGORY_TABLES: dict[str, dict[str, tuple[str, str]]] = {
+CATEGORY_TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "settlements": CHANNELS,
     "service_users": SERVICES,
     "public_service_cost": SERVICES,
@@ -132,7 +132,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "title_cost_payer": ("Public-service cost by payer", "分承担方基本公共服务支出"),
     "title_fiscal_gap": ("Transfer payment vs incremental cost of citizenization, by area",
                          "分区县转移支付与市民化新增支出"),
-    "title_compare": ("{indicator} — {area}", "{indicator} — {area}"),
     "rate_resident": ("Resident population", "常住人口城镇化率"),
     "rate_registered": ("Registered population", "户籍人口城镇化率"),
     "transfer_total": ("Transfer payment (all mechanisms)", "转移支付（合计）"),
@@ -203,7 +202,7 @@ def kind(name: str) -> str:
 
 def category(indicator_name: str, value: str, lang: str = "en") -> str:
     """Label of a breakdown (channel, service, payer, mechanism) of an indicator."""
-    table = _CATEGORY_TABLES.get(indicator_name, {})
+    table = CATEGORY_TABLES.get(indicator_name, {})
     return _pick(table[value], lang) if value in table else value
 
 

@@ -17,6 +17,7 @@ PosixPath('.../budget.xlsx')
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,7 +169,7 @@ def _write_table(ws: Worksheet, title: str, note: str, table: pd.DataFrame,
             for (cell,) in ws.iter_rows(min_row=HEADER_ROW + 1, min_col=j, max_col=j):
                 cell.number_format = fmt
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=key_columns + 1)
-    _fit_columns(ws, table)
+    _fit_columns(ws, table, kinds)
 
 
 def _text_width(value: object) -> float:
@@ -176,12 +177,19 @@ def _text_width(value: object) -> float:
     return sum(2.0 if unicodedata.east_asian_width(c) in "WF" else 1.0 for c in text)
 
 
-def _fit_columns(ws: Worksheet, table: pd.DataFrame) -> None:
-    """Column widths from the header and the widest value, between 8 and 40."""
-    for j, column in enumerate(table.columns, start=1):
-        values = [column, *table[column].head(200)]
-        width = max(_text_width(v) for v in values) + 2
-        ws.column_dimensions[get_column_letter(j)].width = max(8.0, min(40.0, width))
+def _fit_columns(ws: Worksheet, table: pd.DataFrame, kinds: Sequence[str]) -> None:
+    """Column widths from the widest value (headers wrap onto up to four lines);
+    numbers get 10–24 characters, text up to 60. The header row is made tall enough."""
+    lines = 1
+    for j, (column, kind) in enumerate(zip(table.columns, kinds, strict=True), start=1):
+        values = table[column].head(200)
+        widest = max((_text_width(v) for v in values), default=0.0)
+        header = _text_width(column)
+        low, high = (10.0, 24.0) if kind in FORMATS else (8.0, 60.0)
+        width = max(low, min(high, max(widest, header / 4) + 2))
+        ws.column_dimensions[get_column_letter(j)].width = width
+        lines = max(lines, math.ceil(header / (width - 1)))
+    ws.row_dimensions[HEADER_ROW].height = 15 * min(lines, 4)
 
 
 def write_workbook(indicators: pd.DataFrame, manifest: dict, path: Path,

@@ -7,6 +7,8 @@ an earlier run — is one line on stderr and exit code 2; never a traceback.
                   [--workers N] [--scale F] [--start Y] [--end Y] [--lang en|zh]
     hukou-sim check SCENARIO.toml [--show] [--verbose]
     hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh]
+    hukou-sim explain SCENARIO.toml --year Y [--agent ID] [--scale F] [--seed N]
+    hukou-sim calibrate [SCENARIO.toml] [--scale F] [--seeds N] [--out DIR]
 """
 
 from __future__ import annotations
@@ -137,6 +139,59 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from sim.explain import explain, format_explanation
+    from sim.model import UrbanizationModel
+    from sim.pipeline import intention
+
+    scenario = _scenario_with_options(args)
+    if args.year <= 2015:
+        raise UsageError("hukou-sim explain: --year must be after the 2015 base year")
+    scenario = scenario.with_overrides({"run.end_year": args.year})
+    print(f"hukou-sim: simulating {scenario.name} to {args.year} (scale {scenario.run.scale}, "
+          f"seed {scenario.run.seed}; agent ids depend on both)", file=sys.stderr)
+    model = UrbanizationModel(scenario)
+    model.run()
+    persons = model.state.persons
+    agent = args.agent
+    if agent is None:  # a migrant living in Panjin, drawn with the run's seed
+        pool = persons.id[(persons.area >= 0) & (persons.hukou_area < 0)]
+        agent = int(np.random.default_rng(scenario.run.seed).choice(pool))
+    if not (persons.id == agent).any():
+        sample = ", ".join(str(i) for i in persons.id[:: max(1, len(persons) // 5)][:5])
+        raise UsageError(f"hukou-sim explain: no agent {agent} in {args.year} at this scale and "
+                         f"seed (agents in this run include {sample})")
+    p = scenario.at(args.year)
+    print(format_explanation(explain(model.state, p, agent)))
+    row = np.flatnonzero(persons.id == agent)
+    chance = intention.intention(model.state, p, row)[0]
+    aware = intention.awareness(args.year, p.behaviour)
+    print(f"behaviour: intention to settle {chance:.1%}; awareness of the reform {aware:.0%}; "
+          f"yearly chance to act if eligible {aware * chance * p.behaviour.settlement.action_rate:.1%}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibration import fit, write_calibrated, write_report
+    from sim.runner import new_run_folder
+    from sim.scenario import CALIBRATED_FILE
+
+    scenario = load_scenario(args.scenario)
+    folder = new_run_folder("calibration", Path(args.out) if args.out else None)
+    print(f"hukou-sim: calibrating on {scenario.name}, scale {args.scale}, "
+          f"{args.seeds} seed(s) -> {folder}", file=sys.stderr)
+    result = fit(scenario, scale=args.scale, seeds=tuple(range(1, args.seeds + 1)),
+                 max_evaluations=args.max_evaluations, progress=not args.quiet)
+    for path in write_report(result, folder):
+        print(path)
+    if args.write:
+        print(write_calibrated(result, CALIBRATED_FILE))
+    print((folder / "fit_report.md").read_text(encoding="utf-8"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hukou-sim", description="Panjin hukou-reform scenario simulator "
                      "(盘政发〔2015〕53号): population, public-service cost and transfers.")
@@ -169,6 +224,28 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", help="folder for the report")
     compare.add_argument("--lang", choices=("en", "zh"), default="en")
     compare.set_defaults(func=cmd_compare)
+    explain_p = sub.add_parser("explain", help="why an agent can or cannot settle in a year")
+    explain_p.add_argument("scenario")
+    explain_p.add_argument("--agent", type=int, help="agent id (default: a sampled migrant)")
+    explain_p.add_argument("--year", type=_year, required=True)
+    explain_p.add_argument("--seed", type=_seed)
+    explain_p.add_argument("--scale", type=_scale)
+    explain_p.set_defaults(func=cmd_explain)
+
+    calibrate = sub.add_parser("calibrate", help="fit the free behavioural parameters to the "
+                               "observed targets (sim/data/calibration_targets.toml)")
+    calibrate.add_argument("scenario", nargs="?", default="scenarios/reform_2015.toml",
+                           help="scenario to calibrate on (default: the reform as written)")
+    calibrate.add_argument("--scale", type=_scale, default=0.02,
+                           help="fraction of the city per evaluation (default 0.02)")
+    calibrate.add_argument("--seeds", type=_positive_int, default=2,
+                           help="seeds averaged per evaluation (common random numbers)")
+    calibrate.add_argument("--max-evaluations", type=_positive_int, default=80)
+    calibrate.add_argument("--out", help="folder for the fit report")
+    calibrate.add_argument("--no-write", dest="write", action="store_false",
+                           help="do not replace sim/data/calibrated.toml")
+    calibrate.add_argument("--quiet", action="store_true")
+    calibrate.set_defaults(func=cmd_calibrate)
     return parser
 
 

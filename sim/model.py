@@ -74,19 +74,21 @@ class UrbanizationModel(mesa.Model):
         year = state.year + 1
         p = self.scenario.at(year)                       # 1 policy in force
         flows: Flows = {}
-        flows |= demography.step(state, p, rng)          # 2 demography
-        flows |= life_course.step(state, p, rng)         # 3 life course
-        flows |= migration.step(state, p, rng)           # 4 migration
-        flows |= residence_permit.step(state, p, rng)    # 5 residence permits
+        add = indicators.add_flows
+        add(flows, demography.step(state, p, rng))        # 2 demography
+        add(flows, life_course.step(state, p, rng))       # 3 life course
+        add(flows, migration.step(state, p, rng))         # 4 migration
+        add(flows, residence_permit.step(state, p, rng))  # 5 residence permits
         hukou_before = state.persons.hukou_area.copy()
         clause_8 = eligibility.HukouSnapshot.of(state.persons)
-        flows |= settlement.step(state, p, rng)          # 6 eligibility, 7 settlement
-        flows |= urban_village.step(state, p, rng)       # 8 urban villages
-        flows |= indicators.hukou_moves(hukou_before, state.persons, len(self.areas))
+        add(flows, settlement.step(state, p, rng))        # 6 eligibility, 7 settlement
+        add(flows, urban_village.step(state, p, rng))     # 8 urban villages
+        add(flows, indicators.hukou_moves(hukou_before, state.persons, len(self.areas)))
         eligibility.check_clause_8(clause_8, state.persons)
         state.year = year
-        costs = services.step(state, p, rng)             # 9 entitlements and cost
-        flows |= costs | fiscal.step(state, p, rng, costs)  # 10 fiscal linkage
+        costs = services.step(state, p, rng)              # 9 entitlements and cost
+        add(flows, costs)
+        add(flows, fiscal.step(state, p, rng, costs))     # 10 fiscal linkage
         self._collect(flows)                             # 11 data collection
         if year >= self.scenario.run.end_year:
             self.running = False

@@ -130,18 +130,26 @@ def package_version() -> str:
         return "unknown"
 
 
-def validation_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Model vs observed for every target in ``sim/data/validation_targets.toml``.
+def load_validation_targets() -> list[dict[str, Any]]:
+    """The observed figures of ``sim/data/validation_targets.toml``."""
+    text = resources.files("sim.data").joinpath("validation_targets.toml").read_text("utf-8")
+    return tomllib.loads(text)["target"]
+
+
+def validation_table(frame: pd.DataFrame,
+                     targets: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Model vs observed for every target (default: ``validation_targets.toml``).
 
     Targets for ``dawa_district`` are compared with the sum of the areas whose
-    statistical unit it is (Dawa and the Liaodong Bay New Area).
+    statistical unit it is (Dawa and the Liaodong Bay New Area). With several
+    replicates the model value is their median.
     """
-    text = resources.files("sim.data").joinpath("validation_targets.toml").read_text("utf-8")
+    targets = load_validation_targets() if targets is None else targets
     areas = load_areas()
     city = frame[frame.category.fillna("") == ""].groupby(
         ["year", "area", "indicator"]).value.median()
     out = []
-    for t in tomllib.loads(text)["target"]:
+    for t in targets:
         members = [a for a, u in zip(areas.ids, areas.statistical_unit, strict=True)
                    if u == t["area"]]
         if t["area"] == areas.city_id or t["area"] in areas.ids:

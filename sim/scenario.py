@@ -30,6 +30,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import keyword
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULTS_DIR = Path(__file__).parent / "data" / "parameters"
+CALIBRATED_FILE = Path(__file__).parent / "data" / "calibrated.toml"
 YEAR_MIN, YEAR_MAX = 1949, 2100
 OVERRIDES = "<overrides>"  # the "file" named for values given to `Scenario.with_overrides`
 
@@ -624,14 +626,27 @@ def _scenario(name: str, description: str, path: Path | None, lang: str, chain: 
 
 
 def load_defaults(defaults_dir: str | os.PathLike | None = None) -> Scenario:
-    """The default parameters alone, as a scenario named ``defaults``.
+    """The default parameters, as a scenario named ``defaults``.
+
+    With the package's own defaults, the calibrated values of
+    ``sim/data/calibrated.toml`` (written by ``hukou-sim calibrate``) replace
+    the defaults they calibrate; a scenario's parameters show them as set by
+    that file.
 
     >>> load_defaults().name
     'defaults'
     """
     specs, values = _load_specs(defaults_dir)
-    return _scenario("defaults", "", None, "en", (), specs, dict(values),
-                     dict.fromkeys(specs), specs["run.end_year"].file)
+    defaults = _scenario("defaults", "", None, "en", (), specs, dict(values),
+                         dict.fromkeys(specs), specs["run.end_year"].file)
+    if defaults_dir is not None or not CALIBRATED_FILE.exists():
+        return defaults
+    # the calibrated values (hukou-sim calibrate) sit on top of the defaults
+    file = "sim/data/calibrated.toml"
+    calibrated = _load_file(CALIBRATED_FILE, file, _read_toml(CALIBRATED_FILE, file), defaults,
+                            ())
+    return dataclasses.replace(calibrated, name="defaults", description="", path=None,
+                               _cache={})
 
 
 def load_scenario(path: str | os.PathLike, defaults_dir: str | os.PathLike | None = None

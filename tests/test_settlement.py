@@ -32,7 +32,10 @@ from sim.synthesis import synthesize
 from tests.test_eligibility import INVESTOR, make_state, params
 from tests.test_eligibility import TALENT as TALENT_COLS
 
-ALL = {"behaviour.settlement.provisional_take_up": 1.0}
+# Every eligible household that can act does: certain intention, full awareness, action.
+ALL = {"behaviour.intention.intercept": 20.0, "behaviour.intention.homestead_effect": 0.0,
+       "behaviour.intention.land_surrender_effect": 0.0,
+       "behaviour.awareness.rate": 10.0, "behaviour.settlement.action_rate": 1.0}
 
 
 def rng() -> np.random.Generator:
@@ -117,9 +120,9 @@ def test_check_catches_a_forged_settler():
         st.check(forged, state)
 
 
-def test_take_up_zero_settles_nobody():
+def test_no_action_settles_nobody():
     state = household([HEAD, SPOUSE])
-    d = settle(state, **{"behaviour.settlement.provisional_take_up": 0.0})
+    d = settle(state, **{"behaviour.settlement.action_rate": 0.0})
     assert not d.movers.any()
 
 

@@ -47,6 +47,17 @@ def stocks(state: State, n_areas: int) -> Flows:
     return out
 
 
+def add_flows(total: Flows, new: Flows) -> Flows:
+    """Add ``new`` into ``total`` in place, summing flows two steps both report.
+
+    >>> add_flows({("births", ""): np.ones(2)}, {("births", ""): np.ones(2)})[("births", "")]
+    array([2., 2.])
+    """
+    for key, value in new.items():
+        total[key] = total[key] + value if key in total else value
+    return total
+
+
 def hukou_moves(hukou_area_before: np.ndarray, persons: Persons, n_areas: int) -> Flows:
     """Hukou moves into and out of each area since ``hukou_area_before`` (same rows).
 

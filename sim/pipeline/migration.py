@@ -8,9 +8,12 @@
   permit years here yet;
 - **departures**: migrant households leave Panjin; young Panjin hukou holders
   leave to study or work elsewhere, keeping their hukou (人户分离 out of the city);
-- **returns** of Panjin hukou holders living outside.
+- **returns** of Panjin hukou holders living outside;
+- **hukou moved out**: Panjin hukou holders living elsewhere who register where
+  they live (students, workers settling in other cities) leave the registered
+  population and the model.
 
-Nobody's hukou changes here: a move of residence is not a move of hukou.
+No other hukou changes here: a move of residence is not a move of hukou.
 Flows: ``arrivals`` and ``departures`` by category (``within_panjin``,
 ``liaoning``, ``other_province``, ``return``, ``outside``), per area.
 """
@@ -196,6 +199,14 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     ret_place[persons.hukou_urban[returning] & no_district] = COUNTY_SEAT_TOWN
     _move(state, returning, ret_area, ret_place)
     _flows(flows, "arrivals", "return", ret_area, persons.weight[returning], n_areas)
+
+    # hukou moved out of Panjin by people living elsewhere: they leave the model
+    moves_out = (persons.area == OUTSIDE) & (persons.hukou_area >= 0) & ~just_left & \
+        (rng.random(len(persons)) < m.hukou_out_rate)
+    moves_out[returning] = False
+    flows[("hukou_moves_out", "")] = per_area(moves_out, persons.hukou_area, n_areas,
+                                              persons.weight.astype(float))
+    state.persons = persons.take(~moves_out)
 
     arrive(state, m, rng, flows, n_areas)
     return flows

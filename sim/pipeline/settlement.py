@@ -2,8 +2,8 @@
 
 1. Every channel's rule runs on every person (`sim.pipeline.eligibility`).
 2. One applicant per household: the head if eligible, else the first eligible member.
-3. A fixed share of those households settles this year,
-   ``behaviour.settlement.provisional_take_up``: a placeholder for the behaviour model.
+3. Whether the household settles this year: intention, awareness and action
+   (`sim.pipeline.intention`).
 4. The applicant's channel is the first they pass in `CHANNEL_ORDER`: channels that bring the
    family first (四, 五 — residence-based, the fewest papers — then 七), talent (六) last as it
    brings nobody.
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from sim.areas import load_areas
-from sim.pipeline import Flows, per_area
+from sim.pipeline import Flows, intention, per_area
 from sim.pipeline.eligibility import (
     BRINGS_FAMILY,
     Eligibility,
@@ -130,8 +130,7 @@ def decide(state: State, p: Any, rng: np.random.Generator) -> Decision:
     eligibility = evaluate(state, p)
     best = first_channel(eligibility)
     candidates = choose_applicants(state, best != NONE)
-    takes_up = rng.random(len(state.households)) < p.behaviour.settlement.provisional_take_up
-    applicant = candidates & takes_up[persons.household]
+    applicant = intention.act(state, p, candidates, rng)
     own_channel = np.where(applicant, best, NONE).astype(np.int8)
     own_place = registration_place(state, p, own_channel)
 

@@ -1,0 +1,213 @@
+"""Calibration of the free behavioural parameters to Panjin's observed figures.
+
+Two stages:
+
+1. **Survey share** — the intention intercept is solved exactly (Brent's
+   method) so that the mean intention of migrant household heads in the first
+   reform year equals the CMDS 2016 share willing to move their hukou (29.7%).
+   No simulation is needed: intention is a function of the synthetic population.
+2. **Population targets** — the remaining free parameters are fitted by
+   Nelder–Mead on whole runs (2015 to the last target year, common random
+   numbers: the same seeds at every evaluation). Objective: the sum of squared
+   errors, each divided by its tolerance::
+
+       J(θ) = Σ_k ((model_k(θ) − observed_k) / tolerance_k)²
+
+Targets, their tolerances and the free parameters with their bounds are in
+``sim/data/calibration_targets.toml``. The result is written as
+``sim/data/calibrated.toml`` (used by every scenario by default) with a fit
+report (CSV and Markdown) and a chart of model vs observed.
+
+Example
+-------
+>>> targets = load_targets()
+>>> [f["parameter"] for f in targets["free"]][:1]
+['migration.arrival_rate']
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import tomllib
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from sim.model import UrbanizationModel
+from sim.pipeline import intention
+from sim.runner import validation_table
+from sim.scenario import Scenario
+from sim.synthesis import synthesize
+
+
+def load_targets() -> dict[str, Any]:
+    """The calibration targets and free parameters (``calibration_targets.toml``)."""
+    text = resources.files("sim.data").joinpath("calibration_targets.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def survey_intention(scenario: Scenario, seed: int, scale: float) -> tuple[float, float]:
+    """Intercept giving the survey's mean intention of migrant heads, and that mean."""
+    cfg = load_targets()["survey"]
+    year = cfg["year"]
+    state, _ = synthesize(scale, np.random.default_rng(seed))
+    heads = np.flatnonzero(intention.migrant_heads(state))
+
+    def mean_at(alpha: float) -> float:
+        p = scenario.with_overrides({"behaviour.intention.intercept": alpha}).at(year)
+        return float(intention.intention(state, p, heads).mean())
+
+    alpha = optimize.brentq(lambda a: mean_at(a) - cfg["observed"], -15.0, 15.0, xtol=1e-6)
+    return alpha, mean_at(alpha)
+
+
+def _model_values(scenario: Scenario, seeds: list[int], targets: list[dict]) -> np.ndarray:
+    """Each target's model value, averaged over the seeds."""
+    out = []
+    for seed in seeds:
+        model = UrbanizationModel(scenario, seed=seed)
+        model.run()
+        table = validation_table(model.indicators(), targets)
+        out.append(table.model.to_numpy(float))
+    return np.mean(out, axis=0)
+
+
+def fit(scenario: Scenario, scale: float = 0.02, seeds: tuple[int, ...] = (1, 2),
+        max_evaluations: int = 80, progress: bool = True) -> dict[str, Any]:
+    """Calibrate ``scenario``'s free parameters; returns values, fit table and history."""
+    cfg = load_targets()
+    targets = cfg["target"]
+    free = cfg["free"]
+    last_year = max(t["year"] for t in targets)
+    base = scenario.with_overrides({"run.scale": scale, "run.end_year": last_year,
+                                    "run.start_year": 2015})
+    alpha, achieved = survey_intention(base, seeds[0], scale)
+    base = base.with_overrides({"behaviour.intention.intercept": alpha})
+    observed = np.array([t["observed"] for t in targets], float)
+    tolerance = np.array([t["tolerance"] for t in targets], float)
+    lower = np.array([f["min"] for f in free])
+    upper = np.array([f["max"] for f in free])
+    start = np.array([base.at(2016)[f["parameter"]] for f in free], float)
+    history: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+
+    def objective(z: np.ndarray) -> float:
+        theta = lower + (upper - lower) / (1 + np.exp(-z))  # bounded by construction
+        s = base.with_overrides({f["parameter"]: float(v) for f, v in zip(free, theta,
+                                                                           strict=True)})
+        model = _model_values(s, list(seeds), targets)
+        j = float(np.sum(((model - observed) / tolerance) ** 2))
+        history.append({"evaluation": len(history) + 1, "objective": j,
+                        **{f["parameter"]: float(v) for f, v in zip(free, theta, strict=True)}})
+        if progress:
+            print(f"  evaluation {len(history):3d}  objective {j:9.3f}  "
+                  f"{time.perf_counter() - t0:6.1f} s", file=sys.stderr, flush=True)
+        return j
+
+    z0 = np.log((start - lower) / (upper - start))
+    # a wide first simplex (±0.7 on the logit scale); the objective is noisy, so
+    # Nelder–Mead is restarted once from its best point with a smaller simplex
+    z = z0
+    for step in (0.7, 0.25):
+        simplex = np.vstack([z, z + step * np.eye(len(z))])
+        result = optimize.minimize(objective, z, method="Nelder-Mead",
+                                   options={"maxfev": max_evaluations // 2, "xatol": 0.01,
+                                            "fatol": 0.01, "initial_simplex": simplex})
+        z = result.x
+    theta = lower + (upper - lower) / (1 + np.exp(-result.x))
+    values = {f["parameter"]: float(v) for f, v in zip(free, theta, strict=True)}
+    values["behaviour.intention.intercept"] = alpha
+    final = _model_values(base.with_overrides(values), list(seeds), targets)
+    table = pd.DataFrame([{
+        "indicator": t["indicator"], "area": t["area"], "year": t["year"],
+        "observed": t["observed"], "model": m, "error": m - t["observed"],
+        "tolerance": t["tolerance"], "within_tolerance": abs(m - t["observed"]) <= t["tolerance"],
+        "source": t["source"]} for t, m in zip(targets, final, strict=True)])
+    survey = {"indicator": "mean settlement intention of migrant household heads",
+              "observed": cfg["survey"]["observed"], "model": achieved,
+              "source": cfg["survey"]["source"]}
+    return {"values": values, "fit": table, "survey": survey, "history": pd.DataFrame(history),
+            "objective": float(result.fun), "evaluations": len(history),
+            "scale": scale, "seeds": list(seeds), "scenario": scenario.name}
+
+
+def write_calibrated(result: dict[str, Any], path: Path) -> Path:
+    """The calibrated parameter file: a scenario-format overlay of plain values."""
+    groups: dict[str, dict[str, float]] = {}
+    for name, value in sorted(result["values"].items()):
+        group, leaf = name.rsplit(".", 1)
+        groups.setdefault(group, {})[leaf] = value
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = ["# Calibrated parameters, written by `hukou-sim calibrate` — do not edit by hand;",
+             "# rerun the calibration instead. Every scenario uses these values by default.",
+             f"# Calibrated {stamp} on scenario {result['scenario']}, scale {result['scale']}, "
+             f"seeds {result['seeds']};",
+             f"# objective {result['objective']:.3f} after {result['evaluations']} evaluations. "
+             "Fit report: docs/calibration.md.",
+             'name = "calibrated"', ""]
+    for group, leaves in groups.items():
+        lines.append(f"[{group}]")
+        lines += [f"{leaf} = {value!r}" for leaf, value in leaves.items()]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def write_report(result: dict[str, Any], folder: Path) -> list[Path]:
+    """Fit report (CSV, Markdown), history and a chart of model vs observed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fit_table = result["fit"]
+    fit_table.to_csv(folder / "fit_report.csv", index=False)
+    result["history"].to_csv(folder / "history.csv", index=False)
+    md = ["# Calibration fit report", "",
+          f"Scenario `{result['scenario']}`, scale {result['scale']}, seeds {result['seeds']}; "
+          f"Nelder–Mead, {result['evaluations']} evaluations, objective "
+          f"{result['objective']:.3f} (sum of squared errors over tolerances).", "",
+          "| target | area | year | observed | model | error | tolerance | within |",
+          "|---|---|---|---:|---:|---:|---:|---|"]
+    for r in fit_table.itertuples():
+        md.append(f"| {r.indicator} | {r.area} | {r.year} | {_fmt(r.observed)} | "
+                  f"{_fmt(r.model)} | {_fmt(r.error)} | {_fmt(r.tolerance)} | "
+                  f"{'yes' if r.within_tolerance else 'NO'} |")
+    s = result["survey"]
+    md += ["", f"Survey share: {s['indicator']}: observed {s['observed']:.3f}, model "
+           f"{s['model']:.3f} ({s['source']}).", "", "Calibrated values:", ""]
+    md += [f"- `{k}` = {v:.6g}" for k, v in sorted(result["values"].items())]
+    (folder / "fit_report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    (folder / "calibrated_values.json").write_text(json.dumps(result["values"], indent=2),
+                                                   encoding="utf-8")
+
+    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.55 * len(fit_table)))
+    rel = (fit_table.model - fit_table.observed) / fit_table.observed * 100
+    tol = fit_table.tolerance / fit_table.observed * 100
+    labels = [f"{r.indicator} · {r.area} · {r.year}" for r in fit_table.itertuples()]
+    y = np.arange(len(fit_table))
+    ax.barh(y, tol, left=-tol, color="#dfe9f3", label="tolerance")
+    ax.scatter(rel, y, color="#1f4e79", zorder=3, label="model")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("model − observed, % of observed")
+    ax.set_title("Calibration: model vs observed targets", fontsize=11)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    fig.text(0.01, 0.005, f"hukou-sim calibrate · scenario {result['scenario']} · "
+             f"scale {result['scale']} · seeds {result['seeds']}", fontsize=7, color="#555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(folder / "fit.png", dpi=150)
+    plt.close(fig)
+    return [folder / n for n in ("fit_report.csv", "fit_report.md", "history.csv", "fit.png")]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4f}"

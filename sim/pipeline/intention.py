@@ -1,0 +1,174 @@
+"""Settlement intention and action (落户意愿 → 申请 → 落户), used by step 7.
+
+The household decision follows the stepwise structure the migration-ABM
+literature recommends (Klabunde & Willekens 2016; Kley 2017): an
+**intention** from a random-utility (logit) model, then **action** in a given
+year only when the household knows of the reform (clause 十九 publicity) and
+acts on its intention. Only households with a member who passes a channel's
+rule get this far (`sim.pipeline.eligibility`).
+
+Intention of a household, evaluated on its applicant::
+
+    U = α + β_edu (years of schooling − 9) + β_income ln(income per person / 20,000)
+          + β_intra [hukou in Liaoning] + β_insured [urban social insurance]
+          + β_married [married] + β_years min(years here, 20)
+          + β_age max(age − 39, 0) (1 + κ_age [homestead])
+          + β_female [woman] + β_rural [rural hukou] + β_own [owns home here]
+          + β_contract [labour contract] (1 − κ_contract [homestead])
+          + β_children [children 6–17 without local exam access]
+          + β_gain gain + β_peer peer
+    P(intend) = logistic(U) × (1 − h [homestead]) × (1 − s [land to surrender])
+
+``gain`` is the value of hukou over what the household already has: the share
+of the public services a local urban resident gets that its members do not
+(so a generous residence permit lowers it). ``peer`` is the share of the origin
+village (Panjin rural hukou) or of same-origin migrants in the area already
+settled. ``h`` = 12% (Gu et al. 2020). ``s`` applies only when a scenario
+makes land surrender a condition of settling (principle 二.2 off).
+
+    P(settle this year) = awareness(year) × P(intend) × action_rate
+
+Every coefficient is in ``sim/data/parameters/behaviour.toml`` with its source.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.pipeline import services
+from sim.population import (
+    COLLEGE,
+    HEAD,
+    JUNIOR,
+    LIAONING,
+    NONE,
+    OUTSIDE,
+    OWN,
+    PANJIN,
+    PRIMARY,
+    SECONDARY_SPECIALIZED,
+    SENIOR,
+    TECHNICAL_SCHOOL,
+    State,
+)
+
+SCHOOL_YEARS = np.zeros(6)
+SCHOOL_YEARS[[PRIMARY, JUNIOR, SENIOR, SECONDARY_SPECIALIZED, TECHNICAL_SCHOOL, COLLEGE]] = (
+    6, 9, 12, 12, 12, 15.5)
+INCOME_REFERENCE = 20_000.0  # yuan per person and year, centring only
+
+
+def logistic(u: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-u))
+
+
+def _household_mean(state: State, values: np.ndarray) -> np.ndarray:
+    p = state.persons
+    n = len(state.households)
+    total = np.bincount(p.household, weights=values, minlength=n)
+    count = np.bincount(p.household, minlength=n)
+    return (total / np.maximum(count, 1))[p.household]
+
+
+def hukou_gain(state: State, p: Any) -> np.ndarray:
+    """Per person: the household's mean share of services it would gain with urban hukou."""
+    persons = state.persons
+    now = services.status_of(state)
+    urban = np.full(len(persons), services.LOCAL_URBAN, np.int8)
+    conditions = services.permit_conditions_met(state, p)
+    gained = np.zeros(len(persons))
+    possible = np.zeros(len(persons))
+    for s in services.SERVICES:
+        as_urban = services.entitled(state, p, s, urban, conditions)
+        gained += as_urban & ~services.entitled(state, p, s, now, conditions)
+        possible += as_urban
+    return _household_mean(state, np.divide(gained, possible, out=np.zeros_like(gained),
+                                            where=possible > 0))
+
+
+def peer_share(state: State) -> np.ndarray:
+    """Per person: share already settled among their peers.
+
+    Peers of a Panjin rural hukou holder are the registered members of the same
+    village; peers of a migrant are residents of the same area with the same origin.
+    """
+    persons = state.persons
+    settled = persons.settled_channel != NONE
+    out = np.zeros(len(persons))
+    village = persons.village
+    has_village = village >= 0
+    if has_village.any():
+        n_v = village.max() + 1
+        members = np.bincount(village[has_village], minlength=n_v)
+        done = np.bincount(village[has_village & settled], minlength=n_v)
+        out[has_village] = (done / np.maximum(members, 1))[village[has_village]]
+    migrant_origin = persons.origin != PANJIN
+    inside = persons.area >= 0
+    key = persons.area.astype(int) * 3 + persons.origin
+    sel = migrant_origin & inside
+    members = np.bincount(key[sel], minlength=3 * (persons.area.max() + 1))
+    done = np.bincount(key[sel & settled], minlength=len(members))
+    out[sel] = (done / np.maximum(members, 1))[key[sel]]
+    return out
+
+
+def awareness(year: int, b: Any) -> float:
+    """Share of households that know the reform's channels (clause 十九 publicity)."""
+    years = year - b.awareness.start_year + 1
+    return float(1.0 - np.exp(-b.awareness.rate * years)) if years > 0 else 0.0
+
+
+def intention(state: State, p: Any, rows: np.ndarray | None = None) -> np.ndarray:
+    """P(intend to settle) for the persons in ``rows`` (all persons by default)."""
+    b = p.behaviour.intention
+    persons = state.persons
+    rows = np.arange(len(persons)) if rows is None else rows
+    hh = persons.household[rows]
+    homestead = state.households.homestead[hh]
+    land = homestead | state.households.contract_land[hh] | \
+        state.households.collective_income[hh]
+    children = np.zeros(len(state.households), bool)
+    young = (persons.age >= 6) & (persons.age < 18) & \
+        (persons.school_years_local < p.policy.residence_permit.exam_schooling_years)
+    children[persons.household[young & (persons.hukou_area == OUTSIDE)]] = True
+    income = state.households.income[hh] / np.maximum(
+        np.bincount(persons.household, minlength=len(state.households))[hh], 1)
+    u = (b.intercept
+         + b.education * (SCHOOL_YEARS[persons.education[rows]] - 9)
+         + b.log_income * np.log(np.maximum(income, 1000) / INCOME_REFERENCE)
+         + b.intra_province * (np.isin(persons.origin[rows], (PANJIN, LIAONING)))
+         + b.insured * (persons.insurance_years[rows] > 0)
+         + b.married * persons.married[rows]
+         + b.years_here * np.minimum(persons.residence_years[rows], 20)
+         + b.age_over_39 * np.maximum(persons.age[rows] - 39, 0)
+         * (1 + b.homestead_age_boost * homestead)
+         + b.female * (persons.sex[rows] == 0)
+         + b.rural_hukou * ~persons.hukou_urban[rows]
+         + b.owns_home * (state.households.tenure[hh] == OWN)
+         + b.labour_contract * persons.labour_contract[rows]
+         * (1 - b.homestead_contract_damping * homestead)
+         + b.school_children * children[hh]
+         + b.hukou_gain * hukou_gain(state, p)[rows]
+         + b.peers * peer_share(state)[rows])
+    prob = logistic(u) * (1 - b.homestead_effect * homestead)
+    if not p.policy.land_rights_kept_on_settling:
+        prob = prob * (1 - b.land_surrender_effect * land)
+    return prob
+
+
+def act(state: State, p: Any, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Which candidate applicants (bool per person) settle this year."""
+    rows = np.flatnonzero(candidates)
+    prob = awareness(p.year, p.behaviour) * intention(state, p, rows) * \
+        p.behaviour.settlement.action_rate
+    out = np.zeros(len(state.persons), bool)
+    out[rows] = rng.random(rows.size) < prob
+    return out
+
+
+def migrant_heads(state: State) -> np.ndarray:
+    """Heads of migrant households living in Panjin: the population of the CMDS surveys."""
+    p = state.persons
+    return (p.role == HEAD) & (p.hukou_area == OUTSIDE) & (p.area >= 0)

@@ -52,7 +52,8 @@ def test_report_holds_both_scenarios_and_their_figures(
         assert "strict_insurance − reform_2015" in text
         for folder in (base, strict):
             assert _settlements_2020(folder) in text
-    assert re.search(r"\| Settlements \| 2025 \| persons \|", md)
+    assert "## 2025" in md
+    assert re.search(r"\| Settlements \| persons \| [\d,]+ \| [\d,]+ \| -[\d,]+ \|", md)
 
 
 def test_html_is_self_contained(report: list[Path]) -> None:

@@ -51,7 +51,7 @@ def test_summary_matches_csv(one_run: tuple) -> None:
         year = row["Year"]
         assert row["Resident population (persons)"] == _csv_value(
             df, "resident_population", year, "panjin")
-        assert row["Urbanization rate of the registered population"] == pytest.approx(
+        assert row["Urbanization rate of the registered population (%)"] == pytest.approx(
             _csv_value(df, "registered_urbanization_rate", year, "panjin"))
         assert row["Settlements (persons)"] == _csv_value(df, "settlements", year, "panjin")
         assert row["Fiscal gap (yuan)"] == pytest.approx(

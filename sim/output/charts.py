@@ -202,8 +202,11 @@ def register_cjk_font() -> str:
     The font file ships in the ``pylopdf-fonts-zh-cn`` package (SIL OFL 1.1), so a
     fresh ``pip install`` of the project is enough for Chinese charts.
     """
-    import pylopdf_fonts_zh_cn
-
+    try:
+        import pylopdf_fonts_zh_cn
+    except ImportError:
+        raise ImportError("Chinese charts need the font package pylopdf-fonts-zh-cn, a "
+                          "dependency of hukou-sim: pip install pylopdf-fonts-zh-cn") from None
     path = str(pylopdf_fonts_zh_cn.sans_path())
     font_manager.fontManager.addfont(path)
     return font_manager.FontProperties(fname=path).get_name()
@@ -217,10 +220,15 @@ def chart_style(lang: str) -> Iterator[None]:
           "grid.alpha": 0.35, "legend.frameon": False, "svg.hashsalt": "hukou-sim",
           "svg.fonttype": "path"}
     # Chinese first for zh; for en the CJK font is only a fallback, for the clause
-    # numerals in channel names and for Chinese scenario or category names.
-    fonts = ["DejaVu Sans", register_cjk_font()]
-    # (Per-glyph fallback needs the families themselves, not the generic "sans-serif".)
-    rc["font.family"] = fonts[::-1] if labels.check_lang(lang) == "zh" else fonts
+    # numerals in channel names and for Chinese scenario or category names. (Per-glyph
+    # fallback needs the families themselves, not the generic "sans-serif".)
+    if labels.check_lang(lang) == "zh":
+        rc["font.family"] = [register_cjk_font(), "DejaVu Sans"]
+    else:
+        try:
+            rc["font.family"] = ["DejaVu Sans", register_cjk_font()]
+        except ImportError:     # English charts still work; clause numerals show as boxes
+            rc["font.family"] = ["DejaVu Sans"]
     with matplotlib.rc_context(rc):
         yield
 

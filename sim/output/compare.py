@@ -150,34 +150,39 @@ def _city_value(run: _Run, indicator: str, year: int) -> float | None:
     return float(stats["median"].iloc[0]) if not stats.empty else None
 
 
-def _fmt(value: float | None, factor: float, decimals: int, sign: str = "") -> str:
-    """A table cell: the value divided by ``factor``, grouped; a dash when missing."""
-    return "–" if value is None else f"{value / factor:{sign},.{decimals}f}"
+def _fmt(value: float | None, factor: float, decimals: int, sign: str = "",
+         suffix: str = "") -> str:
+    """A table cell: the value divided by ``factor``, grouped; a dash when missing;
+    no sign on a value that rounds to zero."""
+    if value is None:
+        return "–"
+    shown = round(value / factor, decimals) + 0.0     # + 0.0 turns -0.0 into 0.0
+    return f"{shown:{sign if shown else ''},.{decimals}f}" + suffix
 
 
-def _tables(runs: list[_Run], lang: str) -> tuple[list[list[str]], list[list[str]]]:
-    """Rows of the values table and of the differences table (formatted text)."""
+def _year_tables(runs: list[_Run], lang: str) -> dict[int, list[list[str]]]:
+    """Per selected year, one row per key indicator: its unit, each scenario's value
+    (city level, median over replicates) and each scenario's difference from the
+    first. Rates are in percent, their differences in percentage points."""
     years = selected_years(runs[0].data["year"].unique())
-    values_rows: list[list[str]] = []
-    diff_rows: list[list[str]] = []
+    tables: dict[int, list[list[str]]] = {y: [] for y in years}
     for indicator in KEY_INDICATORS:
         raw = {(r.name, y): _city_value(r, indicator, y) for r in runs for y in years}
         if all(v is None for v in raw.values()):
             continue
         kind = labels.kind(indicator)
         scale = scale_for(kind, [abs(v) for v in raw.values() if v is not None])
-        decimals = 1 if kind == "rate" or scale.factor > 1 else 0
-        name = labels.indicator(indicator, lang)
-        diff_unit = _text("pp", lang) if kind == "rate" else scale.unit(lang)
+        decimals = 2 if scale.factor >= 1e8 else 1 if kind == "rate" or scale.factor > 1 else 0
+        pp = " " + _text("pp", lang) if kind == "rate" else ""
         for y in years:
             base = raw[(runs[0].name, y)]
-            values_rows.append([name, str(y), scale.unit(lang),
-                                *(_fmt(raw[(r.name, y)], scale.factor, decimals) for r in runs)])
-            diff_rows.append([name, str(y), diff_unit, *(
-                _fmt(None if base is None or raw[(r.name, y)] is None
-                     else raw[(r.name, y)] - base, scale.factor, decimals, "+")
-                for r in runs[1:])])
-    return values_rows, diff_rows
+            values = [_fmt(raw[(r.name, y)], scale.factor, decimals) for r in runs]
+            diffs = [_fmt(None if base is None or raw[(r.name, y)] is None
+                          else raw[(r.name, y)] - base, scale.factor, decimals, "+", pp)
+                     for r in runs[1:]]
+            tables[y].append([labels.indicator(indicator, lang), scale.unit(lang),
+                              *values, *diffs])
+    return {y: rows for y, rows in tables.items() if rows}
 
 
 def _charts(runs: list[_Run], out_dir: Path, lang: str) -> list[Path]:
@@ -259,12 +264,12 @@ def compare_runs(run_dirs: list[Path], out_dir: Path, lang: str = "en") -> list[
     runs = _load(run_dirs)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    values, diffs = _tables(runs, lang)
+    tables = _year_tables(runs, lang)
     charts = _charts(runs, out_dir, lang)
     pngs = [p for p in charts if p.suffix == ".png"]
     base = runs[0].name
-    key = [labels.text("compare_indicator", lang), labels.text("year", lang),
-           _text("unit", lang)]
+    header = [labels.text("compare_indicator", lang), _text("unit", lang),
+              *(r.name for r in runs), *(f"{r.name} − {base}" for r in runs[1:])]
     meta_header = [labels.text("scenario", lang), labels.text("description", lang),
                    labels.text("compare_run", lang), labels.text("seeds", lang),
                    labels.text("replicates", lang), labels.text("version", lang)]
@@ -274,13 +279,12 @@ def compare_runs(run_dirs: list[Path], out_dir: Path, lang: str = "en") -> list[
              str(r.manifest.get("version", ""))] for r in runs]
     sections = [
         (labels.text("compare_scenarios", lang), meta_header, meta, len(meta_header)),
-        (labels.text("compare_values", lang), key + [r.name for r in runs], values, 3),
-        (labels.text("compare_differences", lang, base=base),
-         key + [f"{r.name} − {base}" for r in runs[1:]], diffs, 3),
+        *((labels.text("compare_year", lang, year=y), header, rows, 2)
+          for y, rows in tables.items()),
     ]
     title = labels.text("compare_title", lang)
     intro = labels.text("compare_intro", lang, base=base)
-    none = [] if values else [labels.text("compare_none", lang)]
+    none = [] if tables else [labels.text("compare_none", lang)]
 
     md = [f"# {title}", "", intro, "", *none]
     page = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>",

@@ -159,14 +159,13 @@ TEXT: dict[str, tuple[str, str]] = {
                      "随机种子 {seeds}；柱为 {n} 次重复中位数的堆叠"),
     "prices": ("Money at base-year prices.", "金额按基年价格计。"),
     "compare_title": ("Scenario comparison", "情景比较"),
-    "compare_intro": ("Key city-level indicators of each scenario in selected years, "
-                      "and each scenario's difference from the first one ({base}). "
+    "compare_intro": ("Key city-level indicators of each scenario in selected years, side "
+                      "by side, and each scenario's difference from the first one ({base}). "
                       "With several replicates, values are medians.",
-                      "各情景在选定年份的全市主要指标，以及各情景与第一个情景（{base}）之差。"
-                      "多次重复时取中位数。"),
+                      "各情景在选定年份的全市主要指标并列比较，以及各情景与第一个情景（{base}）"
+                      "之差。多次重复时取中位数。"),
     "compare_scenarios": ("Scenarios", "情景"),
-    "compare_values": ("Values", "指标值"),
-    "compare_differences": ("Difference from {base}", "与{base}之差"),
+    "compare_year": ("{year}", "{year}年"),
     "compare_charts": ("Charts", "图表"),
     "compare_run": ("run folder", "运行目录"),
     "compare_indicator": ("Indicator", "指标"),
@@ -228,7 +227,7 @@ def area(area_id: str, lang: str = "en") -> str:
 def text(key: str, lang: str = "en", **fields: object) -> str:
     """A chart title or phrase, with ``{field}`` placeholders filled in.
 
-    >>> text("compare_differences", "en", base="reform_2015")
-    'Difference from reform_2015'
+    >>> text("compare_year", "zh", year=2020)
+    '2020年'
     """
     return _pick(TEXT[key], lang).format(**fields)

@@ -36,7 +36,7 @@ SUMMARY = ("resident_population", "registered_population", "resident_urbanizatio
            "registered_urbanization_rate", "settlements", "residence_permit_holders",
            "public_service_cost", "incremental_cost", "transfer_payment", "fiscal_gap")
 FORMATS = {"people": "#,##0", "money": "#,##0", "rate": "0.00%"}
-UNITS = {"people": "unit_persons", "money": "unit_yuan"}
+UNITS = {"people": "unit_persons", "money": "unit_yuan", "rate": "unit_percent"}
 SHEETS: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "汇总"),
     "cost_service": ("Cost by service", "分项目支出"),
@@ -77,9 +77,10 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 
 
 def _header(name: str, kind: str, lang: str) -> str:
-    """A column header with its unit: "Transfer payment (yuan)" / "转移支付（元）"."""
-    if kind == "rate":
-        return name
+    """A column header with its unit: "Transfer payment (yuan)" / "转移支付（元）".
+
+    Rates are stored as fractions and shown in percent format, hence "(%)".
+    """
     unit = labels.text(UNITS[kind], lang)
     return f"{name}（{unit}）" if lang == "zh" else f"{name} ({unit})"
 

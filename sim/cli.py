@@ -113,8 +113,9 @@ def _print_validation(manifest: dict) -> None:
         return
     print("validation (model vs observed):", file=sys.stderr)
     for v in rows:
-        print(f"  {v['indicator']:<30} {v['area']:<14} {v['year']}  observed {v['observed']:>12,.3f}"
-              f"  model {v['model']:>12,.3f}  ({v['relative_error']:+.1%})", file=sys.stderr)
+        print(f"  {v['indicator']:<30} {v['area']:<14} {v['year']}  "
+              f"observed {v['observed']:>12,.3f}  model {v['model']:>12,.3f}  "
+              f"({v['relative_error']:+.1%})", file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -168,8 +169,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     row = np.flatnonzero(persons.id == agent)
     chance = intention.intention(model.state, p, row)[0]
     aware = intention.awareness(args.year, p.behaviour)
+    act = aware * chance * p.behaviour.settlement.action_rate
     print(f"behaviour: intention to settle {chance:.1%}; awareness of the reform {aware:.0%}; "
-          f"yearly chance to act if eligible {aware * chance * p.behaviour.settlement.action_rate:.1%}")
+          f"yearly chance to act if eligible {act:.1%}")
     return 0
 
 
@@ -183,7 +185,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"hukou-sim: calibrating on {scenario.name}, scale {args.scale}, "
           f"{args.seeds} seed(s) -> {folder}", file=sys.stderr)
     result = fit(scenario, scale=args.scale, seeds=tuple(range(1, args.seeds + 1)),
-                 max_evaluations=args.max_evaluations, progress=not args.quiet)
+                 sweeps=args.sweeps, progress=not args.quiet)
     for path in write_report(result, folder):
         print(path)
     if args.write:
@@ -238,9 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="scenario to calibrate on (default: the reform as written)")
     calibrate.add_argument("--scale", type=_scale, default=0.02,
                            help="fraction of the city per evaluation (default 0.02)")
-    calibrate.add_argument("--seeds", type=_positive_int, default=2,
+    calibrate.add_argument("--seeds", type=_positive_int, default=3,
                            help="seeds averaged per evaluation (common random numbers)")
-    calibrate.add_argument("--max-evaluations", type=_positive_int, default=80)
+    calibrate.add_argument("--sweeps", type=_positive_int, default=3,
+                           help="most Gauss-Seidel sweeps over the free parameters")
     calibrate.add_argument("--out", help="folder for the fit report")
     calibrate.add_argument("--no-write", dest="write", action="store_false",
                            help="do not replace sim/data/calibrated.toml")

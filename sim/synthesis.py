@@ -337,7 +337,8 @@ def _assign_hukou(persons: Persons, status: np.ndarray, household: np.ndarray,
     persons.hukou_area[other] = rng.integers(0, len(areas), n)[other]
     persons.origin[:] = np.select([local, status == MIGRANT_LIAONING], [PANJIN, LIAONING],
                                   OTHER_PROVINCE)
-    migrant_urban = rng.random(household.max() + 1)[household] < base["migrants"]["urban_hukou_share"]
+    urban_share = base["migrants"]["urban_hukou_share"]
+    migrant_urban = rng.random(household.max() + 1)[household] < urban_share
     persons.hukou_urban[:] = (status == LOCAL_URBAN) | (~local & migrant_urban)
     rural_local = local & ~persons.hukou_urban
     villages = np.array([base["area"][a]["villages"] for a in areas.ids])

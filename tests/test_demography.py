@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim.pipeline import demography
-from sim.population import CHILD, HEAD, Persons, SPOUSE
+from sim.population import CHILD, HEAD, SPOUSE, Persons
 from sim.scenario import load_defaults
 
 D = load_defaults().at(2016).demography

@@ -35,8 +35,8 @@ def leave_school(state: State, lc, rng: np.random.Generator) -> None:
     cum = np.cumsum(shares / shares.sum())
     level = np.searchsorted(cum, rng.random(leaving.sum()), side="right")
     p.education[leaving] = np.minimum(level, len(shares) - 1)
-    p.vocational_cert[leaving] = ((p.education[leaving] == TECHNICAL_SCHOOL)
-                                  & (rng.random(leaving.sum()) < lc.education.vocational_cert_share))
+    certified = rng.random(leaving.sum()) < lc.education.vocational_cert_share
+    p.vocational_cert[leaving] = (p.education[leaving] == TECHNICAL_SCHOOL) & certified
 
 
 def work_transitions(state: State, lc, rng: np.random.Generator) -> None:

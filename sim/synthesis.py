@@ -52,7 +52,9 @@ from sim.population import (
     PLACES,
     PRIMARY,
     RENT,
+    SECONDARY_SPECIALIZED,
     SELF_EMPLOYED,
+    SENIOR,
     SPOUSE,
     TECHNICAL_SCHOOL,
     VILLAGE,
@@ -64,6 +66,10 @@ from sim.population import (
 STATUSES = ("local_urban", "local_rural_home", "local_rural_away",
             "migrant_liaoning", "migrant_province")
 LOCAL_URBAN, LOCAL_RURAL_HOME, LOCAL_RURAL_AWAY, MIGRANT_LIAONING, MIGRANT_PROVINCE = range(5)
+# the next level on the general ladder primary → junior → senior → college;
+# vocational qualifications (中专, 技校/职高) stay what they are
+ONE_LEVEL_UP = np.array([JUNIOR, SENIOR, COLLEGE, SECONDARY_SPECIALIZED, TECHNICAL_SCHOOL,
+                         COLLEGE])
 HOUSEHOLD_TYPES = ("single", "couple", "couple_children", "single_parent", "three_generation")
 CANDIDATES_PER_HOUSEHOLD = 1.5
 MAX_AGE = 100
@@ -334,7 +340,9 @@ def _assign_hukou(persons: Persons, status: np.ndarray, household: np.ndarray,
     away = status == LOCAL_RURAL_AWAY
     hh_draw = rng.random(household.max() + 1)[household]
     other = away & (hh_draw < base["migrants"]["cross_area_share"])
-    persons.hukou_area[other] = rng.integers(0, len(areas), n)[other]
+    # one other area per household, never the one it lives in
+    shift = rng.integers(1, len(areas), household.max() + 1)[household]
+    persons.hukou_area[other] = (persons.area[other] + shift[other]) % len(areas)
     persons.origin[:] = np.select([local, status == MIGRANT_LIAONING], [PANJIN, LIAONING],
                                   OTHER_PROVINCE)
     urban_share = base["migrants"]["urban_hukou_share"]
@@ -367,7 +375,7 @@ def _assign_life_course(persons: Persons, status: np.ndarray, base: dict,
     adult_edu = choice_by_group(rng, np.array([edu["local_urban"], edu["local_rural"],
                                                edu["migrant"]]), edu_group)
     shift = (age < 40) & (rng.random(n) < edu["young_shift_probability"])
-    adult_edu = np.minimum(adult_edu + shift, COLLEGE)
+    adult_edu = np.where(shift, ONE_LEVEL_UP[adult_edu], adult_edu)
     persons.education[:] = np.select([age < 15, age < 18], [PRIMARY, JUNIOR], adult_edu)
     persons.vocational_cert[:] = ((persons.education == TECHNICAL_SCHOOL)
                                   & (rng.random(n) < edu["vocational_cert_share"]))
@@ -453,8 +461,12 @@ def _registered_outside(base: dict, scale: float, rng: np.random.Generator,
     ha = p.hukou_area
     p.village[:] = np.where(p.hukou_urban, NONE,
                             first[ha] + (rng.random(n) * villages[ha]).astype(int))
+    # they lived like Panjin's own rural people in town before they left
+    _assign_life_course(p, np.full(n, LOCAL_RURAL_AWAY), base, rng)
     h = Households.empty(n)
     h.id[:] = first_household + np.arange(n)
+    h.tenure[:] = RENT
+    h.income[:] = base["income"]["migrant_per_person"]
     return p, h
 
 

@@ -127,14 +127,20 @@ def test_calibrated_model_hits_every_target_within_tolerance():
 
 
 def _settled(name: str, seeds=(1, 2, 3)) -> float:
+    """Mean cumulative settlements 2016–2030 through the channels of clauses 四–七.
+
+    Urban-village conversions (十五) follow the same schedule in every scenario;
+    which villages convert is random, so they are left out as noise.
+    """
     s = load_scenario(SCENARIOS / f"{name}.toml").with_overrides(
-        {"run.scale": 0.01, "run.end_year": 2030})
+        {"run.scale": 0.02, "run.end_year": 2030})
     total = 0.0
     for seed in seeds:
         model = UrbanizationModel(s, seed=seed)
         model.run()
         df = model.indicators()
-        sel = (df.area == "panjin") & (df.indicator == "settlements") & (df.year >= 2016)
+        sel = ((df.area == "panjin") & (df.indicator == "settlements") & (df.year >= 2016)
+               & (df.category != "urban_village"))
         total += df[sel].value.sum()
     return total / len(seeds)
 

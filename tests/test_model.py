@@ -83,3 +83,10 @@ def test_replicates_independent_and_same_with_any_worker_count():
     r0 = one[one.replicate == 0].value.to_numpy()
     r1 = one[one.replicate == 1].value.to_numpy()
     assert not np.array_equal(r0, r1)
+
+
+def test_person_ids_stay_unique(small_run):
+    model, _ = small_run
+    ids = model.state.persons.id
+    assert len(np.unique(ids)) == len(ids)
+    assert ids.max() < model.state.next_person_id

@@ -43,7 +43,7 @@ def test_no_permits_before_2016():
 def test_take_up_endorsement_and_lapse():
     state = make_state(3, **MIGRANT)
     state.persons.weight[:] = 10.0
-    everyone = params(**{"policy.residence_permit.take_up": 1.0})
+    everyone = params(**{"behaviour.permit.take_up": 1.0})
     flows = rp.step(state, everyone, np.random.default_rng(0))
     p = state.persons
     assert p.permit.all() and (p.permit_years == 1).all()
@@ -61,7 +61,7 @@ def test_no_take_up_issues_nothing_but_holders_are_endorsed():
     state = make_state(2, **MIGRANT)
     state.persons.permit[0] = True
     state.persons.permit_years[0] = 4
-    rp.step(state, params(**{"policy.residence_permit.take_up": 0.0}),
+    rp.step(state, params(**{"behaviour.permit.take_up": 0.0}),
             np.random.default_rng(0))
     assert state.persons.permit.tolist() == [True, False]
     assert state.persons.permit_years.tolist() == [5, 0]
@@ -69,7 +69,7 @@ def test_no_take_up_issues_nothing_but_holders_are_endorsed():
 
 def test_take_up_share_is_applied():
     state = make_state(20000, **MIGRANT)
-    rp.step(state, params(**{"policy.residence_permit.take_up": 0.25}),
+    rp.step(state, params(**{"behaviour.permit.take_up": 0.25}),
             np.random.default_rng(1))
     assert state.persons.permit.mean() == pytest.approx(0.25, abs=0.02)
 
@@ -84,3 +84,10 @@ def test_entitlement_table_follows_clause_11():
                                            "medical_assistance"}
     assert not set(r.immediate_services) & set(r.conditional_services)
     assert set(r.immediate_services) | set(r.conditional_services) <= set(services.SERVICES)
+
+
+def test_households_with_pupils_apply_more_readily():
+    state = make_state(2, household=[0, 1], **MIGRANT)
+    state.persons.age[1] = 10  # household 1 has a pupil
+    prob = rp.take_up_probability(state, params())
+    assert prob[1] == pytest.approx(2 * prob[0])

@@ -78,3 +78,13 @@ def test_inconsistent_base_data_names_file_and_field(tmp_path):
     broken.write_text(text.replace("village = 0.07 }", "village = 0.5 }"), encoding="utf-8")
     with pytest.raises(BaseDataError, match=r"base.toml: area.shuangtaizi.place_shares"):
         load_base(broken)
+
+
+@pytest.mark.fullcity
+def test_full_city_fits_within_half_a_percent():
+    """One agent per person: every marginal but household size within 0.5%."""
+    _, fit = synthesize(1.0, np.random.default_rng(1))
+    assert fit.worst_error("city") < 0.005
+    assert fit.worst_error("area") < 0.005
+    assert fit.worst_error("age_share") < 0.005
+    assert fit.worst_error("households") < 0.05

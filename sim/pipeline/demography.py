@@ -129,7 +129,11 @@ def form_households(state: State, d, rng: np.random.Generator) -> tuple[Persons,
     new_hh = n_before + np.arange(k)
     households = Households.empty(k)
     households.id[:] = state.next_household_id + np.arange(k)
-    households.tenure[:] = np.where(rng.random(k) < 0.5, OWN, RENT)
+    owns = rng.random(k) < d_h.new_household_owns_share
+    households.tenure[:] = np.where(owns, OWN, RENT)
+    households.landlord_consent[:] = ~owns & (rng.random(k) < d_h.landlord_consent_share)
+    for right in ("contract_land", "homestead", "collective_income"):  # the family's rights
+        getattr(households, right)[:] = getattr(state.households, right)[p.household[men]]
     households.income[:] = (state.households.income[p.household[men]]
                             / np.maximum(1, np.bincount(p.household)[p.household[men]]) * 2)
     p.household[men], p.household[women] = new_hh, new_hh
@@ -154,23 +158,27 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
         women &= persons.married
     gives_birth = women & ~dies & (rng.random(len(persons)) < birth_probability(persons.age, d))
     children = newborns(state, np.flatnonzero(gives_birth), d, rng)
+    # deaths in the first year of life (ages are counted at the end of the year)
+    infant_dies = rng.random(len(children)) < death_probability(children.age, children.sex, d)
 
-    w = persons.weight.astype(float)
+    w, wc = persons.weight.astype(float), children.weight.astype(float)
+    born = np.ones(len(children), bool)
     flows: Flows = {
-        ("deaths", ""): per_area(dies, persons.area, n_areas, w),
-        ("registered_deaths", ""): per_area(dies, persons.hukou_area, n_areas, w),
-        ("births", ""): per_area(np.ones(len(children), bool), children.area, n_areas,
-                                 children.weight.astype(float)),
-        ("registered_births", ""): per_area(np.ones(len(children), bool), children.hukou_area,
-                                            n_areas, children.weight.astype(float)),
+        ("deaths", ""): per_area(dies, persons.area, n_areas, w)
+        + per_area(infant_dies, children.area, n_areas, wc),
+        ("registered_deaths", ""): per_area(dies, persons.hukou_area, n_areas, w)
+        + per_area(infant_dies, children.hukou_area, n_areas, wc),
+        ("births", ""): per_area(born, children.area, n_areas, wc),
+        ("registered_births", ""): per_area(born, children.hukou_area, n_areas, wc),
     }
+    state.next_person_id += len(children)  # ids of infants who died are not reused
+    children = children.take(~infant_dies)
     widowed_households = np.unique(persons.household[dies & persons.married])
     survivors = persons.take(~dies)
     widowed = np.isin(survivors.household, widowed_households) & survivors.married
     partner = spouse_index(survivors)
     survivors.married[widowed & (partner < 0)] = False
     state.persons = survivors.extend(children)
-    state.next_person_id += len(children)
     promote_heads(state.persons)
 
     state.persons, new_households = form_households(state, d, rng)

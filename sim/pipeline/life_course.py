@@ -1,9 +1,10 @@
 """Step 3, life-course transitions: school, work, contracts, insurance, enterprises.
 
 Counters that the settlement rules read (years in a job, of social insurance
-参保年限, of tax records, of local schooling) advance here; a lost job restarts
-the job count, and the insurance count too unless the person is insured
-through a contract.
+参保年限, of tax records, of local schooling) advance here. A lost job restarts
+the job and insurance counts (contributions stop, so the continuous years the
+rules ask for start again); at retirement the insurance years are kept, frozen,
+as the record a pension is based on.
 """
 
 from __future__ import annotations
@@ -43,34 +44,36 @@ def work_transitions(state: State, lc, rng: np.random.Generator) -> None:
     """Jobs found and lost, contracts, insurance enrolment, retirement."""
     p, w = state.persons, lc.work
     n = len(p)
-    u = rng.random((4, n))
+    u = rng.random((7, n))  # one independent draw per decision
     working = np.isin(p.employment, (EMPLOYED, SELF_EMPLOYED))
     retired = p.age >= retirement_age(p.sex, w)
     of_age = (p.age >= SCHOOL_LEAVING_AGE) & ~retired
 
-    loses = working & ((u[0] < w.job_loss_rate) | retired)
-    p.employment[loses] = NOT_WORKING
-    p.job_years[loses] = 0
-    p.labour_contract[loses] = False
-    p.enterprise_rep[loses] = p.business_premises[loses] = p.business_licence[loses] = False
-    p.tax_years[loses] = 0
-    p.insurance_years[loses] = 0
+    loses = working & (u[0] < w.job_loss_rate) & ~retired
+    retires = working & retired
+    stops = loses | retires
+    p.employment[stops] = NOT_WORKING
+    p.job_years[stops] = 0
+    p.labour_contract[stops] = False
+    p.enterprise_rep[stops] = p.business_premises[stops] = p.business_licence[stops] = False
+    p.tax_years[stops] = 0
+    p.insurance_years[loses] = 0  # contributions stop: continuity is broken
 
-    finds = (p.employment == NOT_WORKING) & of_age & ~loses & (u[1] < w.entry_rate)
+    finds = (p.employment == NOT_WORKING) & of_age & ~stops & (u[1] < w.entry_rate)
     self_emp = u[2] < w.self_employed_share
     p.employment[finds] = np.where(self_emp[finds], SELF_EMPLOYED, EMPLOYED)
     p.labour_contract[finds] = ~self_emp[finds] & (u[3][finds] < w.contract_share_new_jobs)
 
     employee = p.employment == EMPLOYED
-    p.labour_contract |= employee & ~finds & (u[3] < w.contract_rate)
-    enrol = p.labour_contract & (p.insurance_years == 0) & (u[2] < w.insurance_enrolment_rate)
+    p.labour_contract |= employee & ~finds & (u[4] < w.contract_rate)
+    enrol = p.labour_contract & (p.insurance_years == 0) & (u[5] < w.insurance_enrolment_rate)
     insured = (p.insurance_years > 0) | enrol
     still_working = np.isin(p.employment, (EMPLOYED, SELF_EMPLOYED))
     p.insurance_years[insured & still_working] += 1
     p.job_years[still_working & ~finds] += 1
 
     founds = ((p.employment == SELF_EMPLOYED) & ~p.enterprise_rep
-              & (u[1] < lc.enterprise.founding_rate))
+              & (u[6] < lc.enterprise.founding_rate))
     p.enterprise_rep[founds] = p.business_premises[founds] = p.business_licence[founds] = True
     p.tax_years[p.business_licence & ~founds] += 1
 

@@ -87,14 +87,21 @@ def _move(state: State, rows: np.ndarray, area: np.ndarray, place: np.ndarray) -
 
 def _new_households(state: State, rows: np.ndarray, tenure: np.ndarray,
                     consent: np.ndarray) -> None:
-    """Each person in ``rows`` becomes the head of a new one-person household."""
+    """Each person in ``rows`` becomes the head of a new one-person household.
+
+    Rural land rights belong to the family's household contract, so the new
+    household keeps the flags of the one the person left.
+    """
     k = len(rows)
     h = Households.empty(k)
     h.id[:] = state.next_household_id + np.arange(k)
     h.tenure[:] = tenure
     h.landlord_consent[:] = consent
-    h.income[:] = state.households.income[state.persons.household[rows]] / np.maximum(
-        1, np.bincount(state.persons.household)[state.persons.household[rows]])
+    origin = state.persons.household[rows]
+    h.income[:] = state.households.income[origin] / np.maximum(
+        1, np.bincount(state.persons.household)[origin])
+    for right in ("contract_land", "homestead", "collective_income"):  # the family's rights
+        getattr(h, right)[:] = getattr(state.households, right)[origin]
     state.persons.household[rows] = len(state.households) + np.arange(k)
     state.persons.role[rows] = HEAD
     state.households = state.households.extend(h)

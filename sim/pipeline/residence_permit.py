@@ -8,8 +8,8 @@ Clause 十一 of 盘政发〔2015〕53号 and the State Council's 居住证暂�
   of Panjin do not need one: only ``hukou_area == OUTSIDE`` can hold a permit.
 - Art. 10: the permit is endorsed (签注) every year; when the conditions fail it lapses and
   the count of years restarts (``permit_years`` back to 0).
-- Take-up is a fixed yearly share, ``policy.residence_permit.take_up``, until the behaviour
-  model replaces it.
+- Take-up is behaviour (``behaviour.permit``): a yearly chance to apply, higher for
+  households with school-age children, for whom the permit opens a public school place.
 
 What the permit entitles to (immediate / conditional services, exam eligibility) is read from
 ``policy.residence_permit.*`` by the services step; this module only keeps the permit columns.
@@ -51,13 +51,24 @@ def may_hold(state: State, p: Any) -> Eligibility:
     })
 
 
+def take_up_probability(state: State, p: Any) -> np.ndarray:
+    """Yearly chance of applying for a permit, per person."""
+    b = p.behaviour.permit
+    persons = state.persons
+    pupils = (persons.age >= 6) & (persons.age < 18)
+    has_children = np.zeros(len(state.households), bool)
+    has_children[persons.household[pupils]] = True
+    factor = np.where(has_children[persons.household], b.school_children_factor, 1.0)
+    return np.minimum(b.take_up * factor, 1.0)
+
+
 def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
     """Endorse holders who still qualify, lapse those who do not (Art. 10), issue new permits
     to a share ``take_up`` of those who qualify. Counts include the year of issue."""
     persons = state.persons
     ok = may_hold(state, p).passed
     holder = persons.permit.copy()
-    applies = rng.random(len(persons)) < p.policy.residence_permit.take_up
+    applies = rng.random(len(persons)) < take_up_probability(state, p)
     issued = ~holder & ok & applies
     lapsed = holder & ~ok
     endorsed = holder & ok

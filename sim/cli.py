@@ -32,44 +32,25 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _number(kind: type, what: str, ok: Callable[[float], bool], allowed: str
+            ) -> Callable[[str], float]:
+    """An argparse type: parse ``kind`` and check ``ok``, with one-line messages."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {value}")
+        return value
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1] (1 = the whole city), got {value}")
-    return value
-
-
-def _year(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a year, got {text!r}") from None
-    if not 2015 <= value <= 2100:
-        raise argparse.ArgumentTypeError(f"must be a year from 2015 to 2100, got {value}")
-    return value
+_positive_int = _number(int, "a whole number", lambda v: v >= 1, "at least 1")
+_seed = _number(int, "a whole number", lambda v: v >= 0, "0 or more")
+_scale = _number(float, "a number in (0, 1]", lambda v: 0 < v <= 1,
+                 "in (0, 1] (1 = the whole city)")
+_year = _number(int, "a year", lambda v: 2015 <= v <= 2100, "a year from 2015 to 2100")
 
 
 def _scenario_with_options(args: argparse.Namespace) -> Scenario:

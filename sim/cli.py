@@ -14,6 +14,7 @@ an earlier run — is one line on stderr and exit code 2; never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,8 +71,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     r = scenario.run
     print(f"hukou-sim: running {scenario.name} {r.start_year}-{r.end_year}, scale {r.scale}, "
           f"{r.replicates} replicate(s), seed {r.seed} -> {folder}", file=sys.stderr)
-    manifest = write_run(scenario, folder, workers=args.workers, progress=not args.quiet,
-                         lang=args.lang, extras=_write_outputs)
+    try:
+        manifest = write_run(scenario, folder, workers=args.workers, progress=not args.quiet,
+                             lang=args.lang, extras=_write_outputs)
+    except BaseException:
+        if not any(folder.iterdir()):  # leave no empty run folder behind
+            folder.rmdir()
+        raise
     _print_validation(manifest)
     print(f"hukou-sim: done in {manifest['wall_time_seconds']:.1f} s: {folder}")
     return 0
@@ -248,6 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hukou-sim: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug, not a user error: say so in one line
+        if os.environ.get("HUKOU_SIM_DEBUG"):
+            raise
+        print(f"hukou-sim: internal error: {type(e).__name__}: {e} (please report it; "
+              "set HUKOU_SIM_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

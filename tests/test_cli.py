@@ -84,3 +84,18 @@ def test_python_dash_m_sim_works(scenario):
     done = subprocess.run([sys.executable, "-m", "sim", "check", str(scenario)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_internal_error_is_one_line_and_leaves_no_empty_folder(scenario, tmp_path, capsys,
+                                                               monkeypatch):
+    import sim.runner
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sim.runner, "write_run", broken)
+    out = tmp_path / "run"
+    assert main(["run", str(scenario), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("hukou-sim: internal error: RuntimeError: boom")
+    assert not out.exists()

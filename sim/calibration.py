@@ -215,7 +215,8 @@ def write_report(result: dict[str, Any], folder: Path) -> list[Path]:
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(folder / "fit.png", dpi=150)
     plt.close(fig)
-    return [folder / n for n in ("fit_report.csv", "fit_report.md", "history.csv", "fit.png")]
+    return [folder / n for n in ("fit_report.csv", "fit_report.md", "history.csv",
+                                 "calibrated_values.json", "fit.png")]
 
 
 def _fmt(v: float) -> str:

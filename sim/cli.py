@@ -133,14 +133,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from sim.explain import explain, format_explanation
     from sim.model import UrbanizationModel
     from sim.pipeline import intention
+    from sim.runner import replicate_seeds
 
     scenario = _scenario_with_options(args)
     if args.year <= 2015:
         raise UsageError("hukou-sim explain: --year must be after the 2015 base year")
     scenario = scenario.with_overrides({"run.end_year": args.year})
     print(f"hukou-sim: simulating {scenario.name} to {args.year} (scale {scenario.run.scale}, "
-          f"seed {scenario.run.seed}; agent ids depend on both)", file=sys.stderr)
-    model = UrbanizationModel(scenario)
+          f"seed {scenario.run.seed}, replicate {args.replicate}: the same agents as that "
+          "replicate of `hukou-sim run`)", file=sys.stderr)
+    seed = replicate_seeds(scenario.run.seed, args.replicate + 1)[args.replicate]
+    model = UrbanizationModel(scenario, replicate=args.replicate, seed=seed)
     model.run()
     persons = model.state.persons
     agent = args.agent
@@ -173,7 +176,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           f"{args.seeds} seed(s) -> {folder}", file=sys.stderr)
     result = fit(scenario, scale=args.scale, seeds=tuple(range(1, args.seeds + 1)),
                  sweeps=args.sweeps, progress=not args.quiet)
-    for path in write_report(result, folder):
+    for path in write_report(result, folder):  # fit report, history, values, chart
         print(path)
     if args.write:
         print(write_calibrated(result, CALIBRATED_FILE))
@@ -219,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain_p.add_argument("--year", type=_year, required=True)
     explain_p.add_argument("--seed", type=_seed)
     explain_p.add_argument("--scale", type=_scale)
+    explain_p.add_argument("--replicate", type=_seed, default=0,
+                           help="which replicate's agents (default 0)")
     explain_p.set_defaults(func=cmd_explain)
 
     calibrate = sub.add_parser("calibrate", help="fit the free behavioural parameters to the "

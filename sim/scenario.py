@@ -50,7 +50,8 @@ YEAR_MIN, YEAR_MAX = 1949, 2100
 OVERRIDES = "<overrides>"  # the "file" named for values given to `Scenario.with_overrides`
 
 _TYPES = ("bool", "int", "float", "str", "list[int]", "list[float]", "list[str]", "schedule")
-_FIELD_TYPES = ("bool", "int", "float", "str")
+_FIELD_TYPES = ("bool", "int", "float", "str", "share", "area")  # share: 0–1; area: an id
+                                                                  # of sim/data/areas.toml
 _SPEC_KEYS = ("value", "type", "min", "max", "min_exclusive", "max_exclusive", "choices",
               "unit", "doc", "source", "assumption", "dated", "fields")
 _TOP_KEYS = ("name", "description", "extends", "lang")
@@ -217,10 +218,25 @@ def _check_value(spec: _Spec, v: Any, file: str, fld: str) -> Any:
         for k in fields:
             if k not in row:
                 raise ScenarioError(file, where, f"missing field {k!r}; a row has {wanted}")
-        plain = _Spec(spec.name, "", file, "", "", "", "")
-        rows.append(Params({k: _check_scalar(plain, t, row[k], file, f"{where}.{k}")
+        rows.append(Params({k: _check_field(spec.name, t, row[k], file, f"{where}.{k}")
                             for k, t in fields.items()}, where))
     return tuple(rows)
+
+
+def _check_field(name: str, t: str, v: Any, file: str, fld: str) -> Any:
+    """One field of a schedule row; ``share`` is a float in [0, 1], ``area`` an area id."""
+    if t == "area":
+        from sim.areas import load_areas
+
+        ids = list(load_areas().ids)
+        v = _check_scalar(_Spec(name, "", file, "", "", "", ""), "str", v, file, fld)
+        if v not in ids:
+            raise ScenarioError(file, fld, _unknown(v, ids, "area"))
+        return v
+    if t == "share":
+        return _check_scalar(_Spec(name, "", file, "", "", "", "", min=0.0, max=1.0), "float",
+                             v, file, fld)
+    return _check_scalar(_Spec(name, "", file, "", "", "", ""), t, v, file, fld)
 
 
 def _parse(spec: _Spec, v: Any, file: str, fld: str | None = None) -> _Timeline:

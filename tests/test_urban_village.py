@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from sim.areas import load_areas
@@ -102,3 +104,16 @@ def test_default_schedule_names_real_areas():
     for row in rows:
         areas.index(row.area)
         assert 0 < row.share <= 1
+
+
+@pytest.mark.parametrize("row, message", [
+    ('{ year = 2017, area = "dawaa", share = 0.1 }', "unknown area 'dawaa'; did you mean 'dawa'"),
+    ('{ year = 2017, area = "dawa", share = 1.5 }', "1.5 is out of range; allowed: 0.0 <= value"),
+])
+def test_schedule_rows_are_checked_against_areas_and_shares(tmp_path, row, message):
+    from sim.scenario import ScenarioError, load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(f"[policy.urban_village]\nschedule = [{row}]\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(path)

@@ -14,8 +14,10 @@
   population and the model.
 
 No other hukou changes here: a move of residence is not a move of hukou.
-Flows: ``arrivals`` and ``departures`` by category (``within_panjin``,
-``liaoning``, ``other_province``, ``return``, ``outside``), per area.
+Flows: ``arrivals`` by origin (``within_panjin``, ``liaoning``,
+``other_province``, ``return``) and ``departures`` by destination
+(``within_panjin``, ``liaoning``, ``other_province``, ``outside``: young
+Panjin hukou holders leaving), per area.
 """
 
 from __future__ import annotations
@@ -128,9 +130,10 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     m = p.migration
     consent_share = m.landlord_consent_share
     n_areas = len(load_areas())
-    flows: Flows = {(name, cat): np.zeros(n_areas) for name in ("arrivals", "departures")
-                    for cat in ("within_panjin", "liaoning", "other_province", "return",
-                                "outside")}
+    flows: Flows = {(name, cat): np.zeros(n_areas) for name, cats in (
+        ("arrivals", ("within_panjin", "liaoning", "other_province", "return")),
+        ("departures", ("within_panjin", "liaoning", "other_province", "outside")))
+        for cat in cats}
     persons = state.persons
 
     # rural → urban, whole households

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from sim.areas import load_areas
 from sim.pipeline import urban_village as uv

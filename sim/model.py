@@ -36,6 +36,7 @@ from sim.pipeline import (
     settlement,
     urban_village,
 )
+from sim.population import State
 from sim.scenario import Scenario
 from sim.synthesis import FitReport, synthesize
 
@@ -58,8 +59,9 @@ class UrbanizationModel(mesa.Model):
         self.scenario = scenario
         self.replicate = replicate
         self.areas = load_areas()
+        self.state: State
+        self.fit: FitReport  # how well the synthetic population matches its marginals
         self.state, self.fit = synthesize(scenario.run.scale, self.rng)
-        self.fit: FitReport
         self.datacollector = mesa.DataCollector(tables={"indicators": list(indicators.COLUMNS)})
         self._collect({})
 

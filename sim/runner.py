@@ -37,7 +37,7 @@ import pandas as pd
 
 from sim.areas import load_areas
 from sim.model import UrbanizationModel
-from sim.pipeline.indicators import COLUMNS
+from sim.pipeline.indicators import COLUMNS, RATES
 from sim.scenario import Scenario
 
 
@@ -165,8 +165,6 @@ def validation_table(frame: pd.DataFrame,
 
 def _unit_value(values: pd.Series, year: int, members: list[str], indicator: str) -> float | None:
     """An indicator for a group of areas: sums, and rates rebuilt from their parts."""
-    from sim.pipeline.indicators import RATES
-
     def total(name: str) -> float | None:
         try:
             return float(sum(values.loc[(year, a, name)] for a in members))

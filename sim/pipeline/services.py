@@ -108,7 +108,8 @@ def entitled(state: State, p: Params, service: str, status: np.ndarray | None = 
     t = state.persons
     if status is None:
         status = status_of(state)
-    if not getattr(getattr(p.services, service), "enabled", True):
+    group = getattr(p.services, service)
+    if "enabled" in group and not group.enabled:
         return np.zeros(len(t), dtype=bool)
     ent = p.services.entitlement
     rp = p.policy.residence_permit

@@ -1,7 +1,8 @@
 """Step 4, migration (人口迁移): moves within Panjin, arrivals, departures, returns.
 
 - **rural → urban** within Panjin: village households move to a town of their
-  own district/county or to the city districts; young adults move alone;
+  own district/county or to the city districts; young adults move alone; the
+  better educated and men move more often (`move_propensity`);
 - **arrivals** from elsewhere in Liaoning and other provinces: copies of
   migrant households already in Panjin (so arrivals look like the migrants
   the base data describes), new to the city: no residence, insurance or
@@ -40,6 +41,7 @@ from sim.population import (
     URBAN_DISTRICT,
     VILLAGE,
     Households,
+    Persons,
     State,
 )
 
@@ -54,6 +56,12 @@ def urban_destinations(state: State) -> tuple[np.ndarray, np.ndarray]:
     city = counts[:, URBAN_DISTRICT]
     town = counts[:, [COUNTY_SEAT_TOWN, DESIGNATED_TOWN]]
     return city, town
+
+
+def move_propensity(persons: Persons, m) -> np.ndarray:
+    """Relative chance of a rural–urban move by education and sex (1 = reference)."""
+    by_education = np.asarray(m.education_factor, float)[persons.education]
+    return by_education * np.where(persons.sex == 1, m.male_factor, 1.0)
 
 
 def choose_destinations(origin_area: np.ndarray, to_city: np.ndarray, state: State,
@@ -140,12 +148,14 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     head = persons.role == HEAD
     village_heads = head & (persons.place == VILLAGE) & (persons.area >= 0) & \
         (persons.age >= 20) & (persons.age < 55)
-    movers_hh = persons.household[village_heads & (rng.random(len(persons))
-                                                  < m.rural_urban_household_rate)]
+    propensity = move_propensity(persons, m)
+    mover_heads = village_heads & (rng.random(len(persons))
+                                   < m.rural_urban_household_rate * propensity)
+    movers_hh = persons.household[mover_heads]
     hh_area = np.full(len(state.households), NONE, np.int8)
     hh_place = np.full(len(state.households), NONE, np.int8)
     if movers_hh.size:
-        origin = persons.area[np.flatnonzero(head)][np.isin(persons.household[head], movers_hh)]
+        origin = persons.area[mover_heads]
         to_city = rng.random(movers_hh.size) < m.to_city_districts_share
         hh_area[movers_hh], hh_place[movers_hh] = choose_destinations(origin, to_city, state,
                                                                       rng)
@@ -156,7 +166,7 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     # young adults alone
     young = ((persons.role == CHILD) & ~persons.married & (persons.place == VILLAGE)
              & (persons.area >= 0) & (persons.age >= 18) & (persons.age <= 30) & ~moving
-             & (rng.random(len(persons)) < m.rural_urban_young_rate))
+             & (rng.random(len(persons)) < m.rural_urban_young_rate * propensity))
     young_rows = np.flatnonzero(young)
     rows = np.flatnonzero(moving)
     dest_area, dest_place = hh_area[persons.household[rows]], hh_place[persons.household[rows]]

@@ -5,12 +5,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
-MARKER = "python - <<'EOF'   # from the repository root"
+MARKER = "python - <<'EOF'   # from the repository root"  # as in scripts/refresh_docs.py
 
 
 def test_parameter_tables_in_model_doc_are_current():
     """docs/model.md §8 is the output of the generator it embeds; after a parameter
-    change or a recalibration, rerun that snippet and paste its output."""
+    change or a recalibration, run scripts/refresh_docs.py."""
     text = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
     start = text.index("\n", text.index(MARKER)) + 1
     end = text.index("\nEOF\n```\n", start)

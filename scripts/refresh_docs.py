@@ -1,0 +1,49 @@
+"""Refresh the generated parts of the docs after a parameter change or a recalibration.
+
+    python scripts/refresh_docs.py [CALIBRATION_RUN_DIR]
+
+- docs/model.md §8: reruns the table generator the document embeds and pastes
+  its output (tests/test_docs.py checks that they agree);
+- with a folder written by `hukou-sim calibrate --out DIR`: docs/calibration.md
+  and docs/calibration_fit.png from its fit report and chart.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+MARKER = "python - <<'EOF'   # from the repository root"
+END = "\nEOF\n```\n"
+NEXT_SECTION = "\n## 9. Calibration and validation"
+
+
+def refresh_model_tables() -> None:
+    path = DOCS / "model.md"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("\n", text.index(MARKER)) + 1
+    end = text.index(END, start)
+    out = subprocess.run([sys.executable, "-"], input=text[start:end], capture_output=True,
+                         text=True, cwd=ROOT, check=True).stdout
+    tables_start = end + len(END)
+    text = text[:tables_start] + "\n" + out.strip("\n") + "\n" + text[text.index(NEXT_SECTION):]
+    path.write_text(text, encoding="utf-8")
+
+
+def refresh_calibration(run: Path) -> None:
+    path = DOCS / "calibration.md"
+    footer = path.read_text(encoding="utf-8")
+    footer = footer[footer.index("![model vs observed]"):]
+    report = (run / "fit_report.md").read_text(encoding="utf-8")
+    path.write_text(report + "\n" + footer, encoding="utf-8")
+    shutil.copy(run / "fit.png", DOCS / "calibration_fit.png")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        refresh_calibration(Path(sys.argv[1]))
+    refresh_model_tables()

@@ -159,7 +159,9 @@ class Households(Table):
     schema = {
         "id": np.dtype(np.int64),
         "tenure": np.dtype(np.int8),         # TENURE
-        "landlord_consent": np.dtype(np.bool_),  # a renter may register at the rented address
+        # a fixed uniform draw per household and home: the landlord lets a renter
+        # register there when it is below policy.landlord_consent_share
+        "landlord_draw": np.dtype(np.float32),
         "contract_land": np.dtype(np.bool_),     # rural contracted land (土地承包经营权)
         "homestead": np.dtype(np.bool_),         # rural homestead (宅基地使用权)
         "collective_income": np.dtype(np.bool_),  # collective income share (集体收益分配权)

@@ -416,8 +416,7 @@ def _assign_households(persons: Persons, households: Households,
     table = np.array([ten["local_urban"], ten["local_rural_home"], ten["local_rural_away"],
                       ten["migrant"]])
     households.tenure[:] = choice_by_group(rng, table, group)
-    households.landlord_consent[:] = ((households.tenure == RENT)
-                                      & (rng.random(n_h) < ten["landlord_consent_share"]))
+    households.landlord_draw[:] = rng.random(n_h)
     head = persons.role == HEAD
     rural_hukou = np.zeros(n_h, bool)
     rural_hukou[persons.household[head]] = ~persons.hukou_urban[head]
@@ -466,6 +465,7 @@ def _registered_outside(base: dict, scale: float, rng: np.random.Generator,
     h = Households.empty(n)
     h.id[:] = first_household + np.arange(n)
     h.tenure[:] = RENT
+    h.landlord_draw[:] = rng.random(n)
     h.income[:] = base["income"]["migrant_per_person"]
     return p, h
 

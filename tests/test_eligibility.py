@@ -63,7 +63,7 @@ def make_state(n: int = 1, year: int = YEAR, household: list[int] | None = None,
     h = Households.empty(int(t.household.max()) + 1)
     h.id[:] = np.arange(len(h))
     h.tenure[:] = tenure
-    h.landlord_consent[:] = landlord_consent
+    h.landlord_draw[:] = np.where(landlord_consent, 0.0, 1.0)  # below / above any share
     return State(t, h, year, n + 100, len(h))
 
 
@@ -321,3 +321,13 @@ def test_explain_names_the_failing_condition_and_clause():
     assert explain(state, params(), 101)["channels_passed"] == ["town"]
     with pytest.raises(KeyError):
         explain(state, params(), 7)
+
+
+def test_landlord_consent_share_is_a_scenario_parameter():
+    """Each home keeps one draw, so changing (or dating) the share changes who may register."""
+    state = make_state(tenure=RENT)
+    state.households.landlord_draw[:] = 0.5
+    assert el.landlord_consents(state, params(**{"policy.landlord_consent_share": 0.6}))[0]
+    assert not el.landlord_consents(state, params(**{"policy.landlord_consent_share": 0.4}))[0]
+    owner = make_state(tenure=OWN)
+    assert not el.landlord_consents(owner, params(**{"policy.landlord_consent_share": 1.0}))[0]

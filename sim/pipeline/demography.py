@@ -131,7 +131,7 @@ def form_households(state: State, d, rng: np.random.Generator) -> tuple[Persons,
     households.id[:] = state.next_household_id + np.arange(k)
     owns = rng.random(k) < d_h.new_household_owns_share
     households.tenure[:] = np.where(owns, OWN, RENT)
-    households.landlord_consent[:] = ~owns & (rng.random(k) < d_h.landlord_consent_share)
+    households.landlord_draw[:] = rng.random(k)
     for right in ("contract_land", "homestead", "collective_income"):  # the family's rights
         getattr(households, right)[:] = getattr(state.households, right)[p.household[men]]
     households.income[:] = (state.households.income[p.household[men]]

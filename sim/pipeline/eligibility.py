@@ -107,12 +107,19 @@ def stable_job(persons: Persons) -> np.ndarray:
             | (persons.employment == SELF_EMPLOYED))
 
 
+def landlord_consents(state: State, p: Any) -> np.ndarray:
+    """Per person: the household rents from a landlord who lets it register a hukou at the
+    address (a share ``policy.landlord_consent_share`` of landlords do)."""
+    return ((state.household_of("tenure") == RENT)
+            & (state.household_of("landlord_draw") < p.policy.landlord_consent_share))
+
+
 def registration_possible(state: State, p: Any) -> np.ndarray:
     """Clause 九: a renter whose landlord refuses can register only in a community collective
     household (社区集体户), which exists when ``policy.community_collective_household``."""
     tenure = state.household_of("tenure")
-    consent = state.household_of("landlord_consent")
-    return (tenure != RENT) | consent | bool(p.policy.community_collective_household)
+    return ((tenure != RENT) | landlord_consents(state, p)
+            | bool(p.policy.community_collective_household))
 
 
 def _stable_residence(state: State, tenures: tuple[str, ...]) -> np.ndarray:

@@ -96,7 +96,7 @@ def _move(state: State, rows: np.ndarray, area: np.ndarray, place: np.ndarray) -
 
 
 def _new_households(state: State, rows: np.ndarray, tenure: np.ndarray,
-                    consent: np.ndarray) -> None:
+                    draw: np.ndarray) -> None:
     """Each person in ``rows`` becomes the head of a new one-person household.
 
     Rural land rights belong to the family's household contract, so the new
@@ -106,7 +106,7 @@ def _new_households(state: State, rows: np.ndarray, tenure: np.ndarray,
     h = Households.empty(k)
     h.id[:] = state.next_household_id + np.arange(k)
     h.tenure[:] = tenure
-    h.landlord_consent[:] = consent
+    h.landlord_draw[:] = draw
     origin = state.persons.household[rows]
     h.income[:] = state.households.income[origin] / np.maximum(
         1, np.bincount(state.persons.household)[origin])
@@ -125,18 +125,15 @@ def _flows(flows: Flows, name: str, category: str, area: np.ndarray, weight: np.
     flows[key] = flows.get(key, np.zeros(n_areas)) + add
 
 
-def _tenure_of_movers(k: int, m, rng: np.random.Generator,
-                      consent_share: float) -> tuple[np.ndarray, np.ndarray]:
+def _tenure_of_movers(k: int, m, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Tenure at the new home, and the landlord draw that goes with a new home."""
     own = rng.random(k) < m.mover_owns_share
-    tenure = np.where(own, OWN, RENT).astype(np.int8)
-    consent = ~own & (rng.random(k) < consent_share)
-    return tenure, consent
+    return np.where(own, OWN, RENT).astype(np.int8), rng.random(k)
 
 
 def step(state: State, p, rng: np.random.Generator) -> Flows:
     """All moves of the year, in the order: rural → urban, departures, returns, arrivals."""
     m = p.migration
-    consent_share = m.landlord_consent_share
     n_areas = len(load_areas())
     flows: Flows = {(name, cat): np.zeros(n_areas) for name, cats in (
         ("arrivals", ("within_panjin", "liaoning", "other_province", "return")),
@@ -159,9 +156,9 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
         to_city = rng.random(movers_hh.size) < m.to_city_districts_share
         hh_area[movers_hh], hh_place[movers_hh] = choose_destinations(origin, to_city, state,
                                                                       rng)
-        tenure, consent = _tenure_of_movers(movers_hh.size, m, rng, consent_share)
+        tenure, draw = _tenure_of_movers(movers_hh.size, m, rng)
         state.households.tenure[movers_hh] = tenure
-        state.households.landlord_consent[movers_hh] = consent
+        state.households.landlord_draw[movers_hh] = draw
     moving = hh_area[persons.household] != NONE
     # young adults alone
     young = ((persons.role == CHILD) & ~persons.married & (persons.place == VILLAGE)
@@ -173,8 +170,8 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     if young_rows.size:
         to_city = rng.random(young_rows.size) < m.to_city_districts_share
         ya, yp = choose_destinations(persons.area[young_rows], to_city, state, rng)
-        tenure, consent = _tenure_of_movers(young_rows.size, m, rng, consent_share)
-        _new_households(state, young_rows, tenure, consent)
+        tenure, draw = _tenure_of_movers(young_rows.size, m, rng)
+        _new_households(state, young_rows, tenure, draw)
         rows = np.r_[rows, young_rows]
         dest_area, dest_place = np.r_[dest_area, ya], np.r_[dest_place, yp]
     changed_area = persons.area[rows] != dest_area
@@ -201,7 +198,7 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     _flows(flows, "departures", "outside", persons.area[local_leavers],
            persons.weight[local_leavers], n_areas)
     _new_households(state, local_leavers, np.full(local_leavers.size, RENT, np.int8),
-                    np.zeros(local_leavers.size, bool))
+                    rng.random(local_leavers.size))
     _move(state, local_leavers, np.full(local_leavers.size, OUTSIDE, np.int8),
           np.full(local_leavers.size, NONE, np.int8))
     just_left = np.zeros(len(persons), bool)
@@ -259,6 +256,7 @@ def arrive(state: State, m, rng: np.random.Generator, flows: Flows, n_areas: int
     new_hh_index = len(state.households) + np.repeat(np.arange(n_new), counts)
     households = state.households.take(chosen)
     households.id[:] = state.next_household_id + np.arange(n_new)
+    households.landlord_draw[:] = rng.random(n_new)  # a new home here
     newcomers.id[:] = state.next_person_id + np.arange(k)
     newcomers.household[:] = new_hh_index
     newcomers.origin[:] = np.repeat(origin, counts)

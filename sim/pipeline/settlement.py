@@ -30,6 +30,7 @@ from sim.pipeline.eligibility import (
     Eligibility,
     evaluate,
     family,
+    landlord_consents,
 )
 from sim.population import (
     CHANNELS,
@@ -105,7 +106,7 @@ def registration_place(state: State, p: Any, channel: np.ndarray) -> np.ndarray:
     """
     persons = state.persons
     tenure = state.household_of("tenure")
-    consent = state.household_of("landlord_consent")
+    consent = landlord_consents(state, p)
     collective = bool(p.policy.community_collective_household)
     home = np.select(
         [tenure == OWN, (tenure == RENT) & consent, (tenure == RENT) & collective,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -179,6 +180,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for path in write_report(result, folder):  # fit report, history, values, chart
         print(path)
     if args.write:
+        if CALIBRATED_FILE.exists():  # keep the values being replaced
+            shutil.copy(CALIBRATED_FILE, folder / "previous_calibrated.toml")
+            print(folder / "previous_calibrated.toml")
         print(write_calibrated(result, CALIBRATED_FILE))
     print((folder / "fit_report.md").read_text(encoding="utf-8"))
     return 0
@@ -238,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="most Gauss-Seidel sweeps over the free parameters")
     calibrate.add_argument("--out", help="folder for the fit report")
     calibrate.add_argument("--no-write", dest="write", action="store_false",
-                           help="do not replace sim/data/calibrated.toml")
+                           help="do not replace sim/data/calibrated.toml (by default it is "
+                           "replaced, and the old one kept in the report folder)")
     calibrate.add_argument("--quiet", action="store_true")
     calibrate.set_defaults(func=cmd_calibrate)
     return parser

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_services import YEAR, make_state, migrants, params
 
 from sim.pipeline import fiscal as fs
 from sim.pipeline import services as sv
 from sim.population import LIAONING, OTHER_PROVINCE, OUTSIDE, PANJIN
+from tests.test_services import YEAR, make_state, migrants, params
 
 amounts = st.floats(0, 1e12, allow_nan=False, allow_infinity=False)
 factor = st.floats(0, 1e7, allow_nan=False, allow_infinity=False)

@@ -23,7 +23,7 @@ from sim.population import (
 )
 from sim.runner import validation_table
 from sim.scenario import load_defaults, load_scenario
-from tests.test_eligibility import make_state
+from tests.factories import make_state
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 

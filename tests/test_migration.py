@@ -15,7 +15,7 @@ from sim.population import (
     URBAN_PLACES,
     VILLAGE,
 )
-from tests.test_eligibility import make_state, params
+from tests.factories import make_state, params
 
 NO_MOVES = {"migration.rural_urban_household_rate": 0.0, "migration.rural_urban_young_rate": 0.0,
             "migration.arrival_rate": 0.0, "migration.migrant_departure_rate": 0.0,

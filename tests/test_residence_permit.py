@@ -8,7 +8,7 @@ import pytest
 from sim.pipeline import residence_permit as rp
 from sim.pipeline import services
 from sim.population import DORMITORY, EMPLOYED, LIAONING, NOT_WORKING, OUTSIDE, RENT
-from tests.test_eligibility import make_state, params
+from tests.factories import make_state, params
 
 MIGRANT = {"hukou_area": OUTSIDE, "origin": LIAONING, "village": -1, "residence_years": 1,
            "tenure": RENT}

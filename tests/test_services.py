@@ -9,16 +9,15 @@ from sim.pipeline import services as sv
 from sim.population import (
     EMPLOYED,
     LIAONING,
+    NONE,
     OUTSIDE,
     PANJIN,
     RENT,
     URBAN_DISTRICT,
     VILLAGE,
-    Households,
-    Persons,
     State,
 )
-from sim.scenario import load_defaults
+from tests import factories
 
 YEAR = 2021  # the reference year of the education unit costs
 
@@ -26,27 +25,13 @@ YEAR = 2021  # the reference year of the education unit costs
 def make_state(n: int, year: int = YEAR, **columns) -> State:
     """``n`` persons, each in a household of their own, living in area 0 in the city
     district, urban Panjin hukou, weight 1, age 30; ``columns`` override any column."""
-    t = Persons.empty(n)
-    t.id[:] = np.arange(n)
-    t.household[:] = np.arange(n)
-    t.weight[:] = 1.0
-    t.age[:] = 30
-    t.area[:] = 0
-    t.place[:] = URBAN_DISTRICT
-    t.hukou_area[:] = 0
-    t.hukou_urban[:] = True
-    t.origin[:] = PANJIN
-    for name, value in columns.items():
-        getattr(t, name)[:] = value
-    households = Households.empty(int(t.household.max()) + 1 if n else 0)
-    households.id[:] = np.arange(len(households))
-    return State(t, households, year, n, len(households))
+    urban = {"place": URBAN_DISTRICT, "hukou_urban": True, "village": NONE}
+    return factories.make_state(n, year, **{**urban, **columns})
 
 
 def params(year: int = YEAR, **overrides):
     """Default parameters in force in ``year``, with dotted-name overrides."""
-    s = load_defaults()
-    return (s.with_overrides(overrides) if overrides else s).at(year)
+    return factories.params(year, **overrides)
 
 
 def migrants(n: int, **columns) -> State:

@@ -17,7 +17,7 @@ from sim.population import (
     URBAN_VILLAGE,
     VILLAGE,
 )
-from tests.test_eligibility import make_state, params
+from tests.factories import make_state, params
 
 
 def villages_state():

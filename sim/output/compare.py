@@ -48,17 +48,6 @@ KEY_INDICATORS = ("resident_population", "registered_population",
 PREFERRED_YEARS = (2020, 2025, 2030, 2035)
 RUN_FILES = ("indicators.csv", "manifest.json")
 LINESTYLES = ("-", "--", ":", "-.")     # scenarios that coincide stay visible
-TEXT: dict[str, tuple[str, str]] = {
-    "source": ("Source: hukou-sim {version} model output (a simulation, not official "
-               "statistics).\nScenarios: {runs}. Lines are medians over replicates; bands "
-               "span the 5th–95th percentile.",
-               "来源：hukou-sim {version} 模拟结果（非官方统计）。\n情景：{runs}。"
-               "线为各次重复的中位数，阴影为 5%–95% 分位区间。"),
-    "title_city": ("Key indicators by scenario — {area}", "各情景主要指标 — {area}"),
-    "title_gap": ("Fiscal gap by area and scenario", "各情景分区县财力缺口"),
-    "unit": ("Unit", "单位"),
-    "pp": ("percentage points", "个百分点"),
-}
 
 
 class CompareError(Exception):
@@ -71,10 +60,6 @@ class _Run:
     name: str
     manifest: dict
     data: pd.DataFrame
-
-
-def _text(key: str, lang: str, **fields: object) -> str:
-    return TEXT[key][labels.LANGS.index(lang)].format(**fields)
 
 
 def read_run(folder: Path) -> tuple[pd.DataFrame, dict]:
@@ -173,7 +158,7 @@ def _year_tables(runs: list[_Run], lang: str) -> dict[int, list[list[str]]]:
         kind = labels.kind(indicator)
         scale = scale_for(kind, [abs(v) for v in raw.values() if v is not None])
         decimals = 2 if scale.factor >= 1e8 else 1 if kind == "rate" or scale.factor > 1 else 0
-        pp = " " + _text("pp", lang) if kind == "rate" else ""
+        pp = " " + labels.text("compare_pp", lang) if kind == "rate" else ""
         for y in years:
             base = raw[(runs[0].name, y)]
             values = [_fmt(raw[(r.name, y)], scale.factor, decimals) for r in runs]
@@ -192,16 +177,16 @@ def _charts(runs: list[_Run], out_dir: Path, lang: str) -> list[Path]:
     run_list = "; ".join(
         f"{r.name} ({labels.text('seeds', lang).lower()} {seed_text(r.manifest)})"
         for r in runs)
-    source = _text("source", lang, version=version, runs=run_list)
+    source = labels.text("compare_source", lang, version=version, runs=run_list)
     paths: list[Path] = []
     present = [i for i in KEY_INDICATORS
                if any(not summarize(r.data, i, city).empty for r in runs)]
     panels = [(ind, city) for ind in present if ind != "fiscal_gap"]
     gap_areas = area_order(runs[0].data.loc[runs[0].data["indicator"] == "fiscal_gap", "area"]
                            .unique())
-    figures = [("comparison_city",
-                _text("title_city", lang, area=labels.area(city, lang)), panels, True),
-               ("comparison_fiscal_gap", _text("title_gap", lang),
+    city_title = labels.text("compare_title_city", lang, area=labels.area(city, lang))
+    figures = [("comparison_city", city_title, panels, True),
+               ("comparison_fiscal_gap", labels.text("compare_title_gap", lang),
                 [("fiscal_gap", a) for a in gap_areas], False)]
     # One unit for the gap in every area, so that the panels read alike.
     gap_scale = scale_for("money", pd.concat(
@@ -268,7 +253,7 @@ def compare_runs(run_dirs: list[Path], out_dir: Path, lang: str = "en") -> list[
     charts = _charts(runs, out_dir, lang)
     pngs = [p for p in charts if p.suffix == ".png"]
     base = runs[0].name
-    header = [labels.text("compare_indicator", lang), _text("unit", lang),
+    header = [labels.text("compare_indicator", lang), labels.text("compare_unit", lang),
               *(r.name for r in runs), *(f"{r.name} − {base}" for r in runs[1:])]
     meta_header = [labels.text("scenario", lang), labels.text("description", lang),
                    labels.text("compare_run", lang), labels.text("seeds", lang),

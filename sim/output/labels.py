@@ -175,6 +175,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "seeds": ("Seeds", "随机种子"),
     "replicates": ("Replicates", "重复次数"),
     "version": ("Model version", "模型版本"),
+
+    "compare_source": ("Source: hukou-sim {version} model output (a simulation, not official "
+               "statistics).\nScenarios: {runs}. Lines are medians over replicates; bands "
+               "span the 5th–95th percentile.",
+               "来源：hukou-sim {version} 模拟结果（非官方统计）。\n情景：{runs}。"
+               "线为各次重复的中位数，阴影为 5%–95% 分位区间。"),
+    "compare_title_city": ("Key indicators by scenario — {area}", "各情景主要指标 — {area}"),
+    "compare_title_gap": ("Fiscal gap by area and scenario", "各情景分区县财力缺口"),
+    "compare_unit": ("Unit", "单位"),
+    "compare_pp": ("percentage points", "个百分点"),
 }
 
 

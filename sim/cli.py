@@ -55,13 +55,23 @@ _scale = _number(float, "a number in (0, 1]", lambda v: 0 < v <= 1,
 _year = _number(int, "a year", lambda v: 2015 <= v <= 2100, "a year from 2015 to 2100")
 
 
+RUN_OPTIONS = {"seed": "run.seed", "scale": "run.scale", "start": "run.start_year",
+               "end": "run.end_year", "replicates": "run.replicates"}
+
+
 def _scenario_with_options(args: argparse.Namespace) -> Scenario:
+    """The scenario with the command line's run options applied; a conflict (say
+    ``--end`` before the scenario's start year) is reported against the option."""
     scenario = load_scenario(args.scenario)
-    overrides = {f"run.{key}": getattr(args, opt) for opt, key in
-                 (("seed", "seed"), ("scale", "scale"), ("start", "start_year"),
-                  ("end", "end_year"), ("replicates", "replicates"))
+    overrides = {name: getattr(args, opt) for opt, name in RUN_OPTIONS.items()
                  if getattr(args, opt, None) is not None}
-    return scenario.with_overrides(overrides) if overrides else scenario
+    try:
+        return scenario.with_overrides(overrides)
+    except ScenarioError as e:
+        option = next((f"--{o}" for o, name in RUN_OPTIONS.items() if name == e.field),
+                      e.field)
+        raise UsageError(f"hukou-sim: error: {option} (with {args.scenario}): {e.problem}"
+                         ) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:

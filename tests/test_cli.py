@@ -116,3 +116,9 @@ def test_calibrate_keeps_the_values_it_replaces(tmp_path, monkeypatch, capsys):
     assert (out / "previous_calibrated.toml").read_text(encoding="utf-8") == before
     assert (out / "fit_report.md").exists() and (out / "fit.png").stat().st_size > 0
     assert "[migration]" in calibrated.read_text(encoding="utf-8")
+
+
+def test_conflicting_run_options_name_the_option(scenario, capsys):
+    assert main(["run", str(scenario), "--start", "2030", "--end", "2020"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("hukou-sim: error: --end (with ") and "2020 is before" in err

@@ -192,25 +192,41 @@ def growth_factor(ps: Params, year: int) -> float:
     return float((1.0 + ps.real_growth) ** (year - ps.reference_year))
 
 
-def use_and_unit_cost(state: State, p: Params, service: str, status: np.ndarray,
-                      conditions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per person: expected users (0..1, zero if not entitled) and yuan per user this year."""
+def service_base(state: State, p: Params, service: str) -> tuple[np.ndarray, ...]:
+    """What does not depend on status, per person: may use the service if entitled (age
+    band and conditions), take-up and yuan per user at the urban and the rural standard."""
     ps = getattr(p.services, service)
     t = state.persons
     band = age_band(t.age, ps.ages)
-    use = entitled(state, p, service, status, conditions) & (band >= 0)
+    possible = band >= 0
     if service in CONDITIONS:
-        use &= CONDITIONS[service](state, ps)
-    rural = rural_standard(state, status)
-    take_up = np.where(rural, getattr(ps, "take_up_rural", ps.take_up), ps.take_up)
+        possible &= CONDITIONS[service](state, ps)
     costs = np.asarray(ps.unit_cost, dtype=float)
-    costs_rural = np.asarray(getattr(ps, "unit_cost_rural", ps.unit_cost), dtype=float)
+    costs_rural = np.asarray(ps.unit_cost_rural if "unit_cost_rural" in ps else ps.unit_cost,
+                             dtype=float)
     if len(costs) != len(ps.ages) - 1 or len(costs_rural) != len(costs):
         raise ValueError(f"services.{service}: unit_cost needs one value per age band "
                          f"({len(ps.ages) - 1}), got {len(costs)}")
     b = np.maximum(band, 0)
-    unit = np.where(rural, costs_rural[b], costs[b]) * growth_factor(ps, state.year)
-    return use * take_up, unit
+    growth = growth_factor(ps, state.year)
+    take_up_rural = ps.take_up_rural if "take_up_rural" in ps else ps.take_up
+    return possible, ps.take_up, take_up_rural, costs[b] * growth, costs_rural[b] * growth
+
+
+def use_and_unit_cost(state: State, p: Params, service: str, status: np.ndarray,
+                      conditions: np.ndarray | None = None,
+                      base: tuple[np.ndarray, ...] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per person: expected users (0..1, zero if not entitled) and yuan per user this year.
+
+    ``base`` (`service_base`) may be passed in when the same service is evaluated
+    under several status vectors.
+    """
+    possible, take_up, take_up_rural, unit, unit_rural = (
+        base if base is not None else service_base(state, p, service))
+    use = entitled(state, p, service, status, conditions) & possible
+    rural = rural_standard(state, status)
+    return use * np.where(rural, take_up_rural, take_up), np.where(rural, unit_rural, unit)
 
 
 def payer_shares(p: Params, service: str) -> np.ndarray:
@@ -225,24 +241,29 @@ def payer_shares(p: Params, service: str) -> np.ndarray:
 def costs_by_service(state: State, p: Params, status: np.ndarray | None = None
                      ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Users and cost (yuan) per area for every service under ``status``."""
-    if status is None:
-        status = status_of(state)
+    return _costs(state, p, [status_of(state) if status is None else status])[0]
+
+
+def _costs(state: State, p: Params, statuses: list[np.ndarray]
+           ) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """`costs_by_service` under several status vectors, sharing the status-free work."""
     t = state.persons
     n = len(load_areas())
     w = t.weight.astype(float)
     conditions = permit_conditions_met(state, p)
-    out = {}
+    out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in statuses]
     for service in SERVICES:
-        use, unit = use_and_unit_cost(state, p, service, status, conditions)
-        out[service] = (per_area(use, t.area, n, w), per_area(use * unit, t.area, n, w))
+        base = service_base(state, p, service)
+        for result, status in zip(out, statuses, strict=True):
+            use, unit = use_and_unit_cost(state, p, service, status, conditions, base)
+            result[service] = (per_area(use, t.area, n, w), per_area(use * unit, t.area, n, w))
     return out
 
 
 def step(state: State, p: Params, rng: np.random.Generator | None = None) -> Flows:
     """This year's service users, cost by service and payer, and the incremental cost
     of citizenization by service and payer (actual minus counterfactual status)."""
-    actual = costs_by_service(state, p)
-    before = costs_by_service(state, p, counterfactual_status(state))
+    actual, before = _costs(state, p, [status_of(state), counterfactual_status(state)])
     n = len(load_areas())
     flows: Flows = {}
     by_payer = np.zeros((len(PAYERS), n))

@@ -16,6 +16,19 @@ import numpy as np
 Flows = dict[tuple[str, str], np.ndarray]
 
 
+def area_index(area: np.ndarray, n_areas: int) -> np.ndarray:
+    """Area codes as bincount bins, with one overflow bin (``n_areas``) for rows
+    outside Panjin; compute it once when many sums share the same rows."""
+    index = area.astype(np.intp)
+    index[(index < 0) | (index >= n_areas)] = n_areas
+    return index
+
+
+def sum_by_area(index: np.ndarray, weights: np.ndarray, n_areas: int) -> np.ndarray:
+    """Sum of ``weights`` per area, given `area_index`."""
+    return np.bincount(index, weights=weights, minlength=n_areas + 1)[:n_areas]
+
+
 def per_area(values: np.ndarray, area: np.ndarray, n_areas: int,
              weights: np.ndarray | None = None) -> np.ndarray:
     """Sum of ``weights`` (or of ``values`` where it is boolean) per area.
@@ -26,12 +39,8 @@ def per_area(values: np.ndarray, area: np.ndarray, n_areas: int,
     >>> per_area(np.array([True, True, False]), np.array([0, 1, 1]), 2).tolist()
     [1.0, 1.0]
     """
-    # one bincount with an overflow bin for rows outside Panjin: no boolean
-    # indexing, which copies and dominated the yearly step at full scale
-    index = area.astype(np.intp)
-    index[(index < 0) | (index >= n_areas)] = n_areas
     if values.dtype == np.bool_:
         w = values.astype(np.float64) if weights is None else np.where(values, weights, 0.0)
     else:
         w = values if weights is None else values * weights
-    return np.bincount(index, weights=w, minlength=n_areas + 1)[:n_areas]
+    return sum_by_area(area_index(area, n_areas), w, n_areas)

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from sim.areas import load_areas
-from sim.pipeline import Flows, per_area
+from sim.pipeline import Flows, area_index, sum_by_area
 from sim.population import EMPLOYED, NONE, OUTSIDE, PANJIN, RENT, URBAN_PLACES, VILLAGE, State
 
 SERVICES = ("compulsory_education", "senior_secondary", "vocational_training",
@@ -250,13 +250,15 @@ def _costs(state: State, p: Params, statuses: list[np.ndarray]
     t = state.persons
     n = len(load_areas())
     w = t.weight.astype(float)
+    index = area_index(t.area, n)
     conditions = permit_conditions_met(state, p)
     out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in statuses]
     for service in SERVICES:
         base = service_base(state, p, service)
         for result, status in zip(out, statuses, strict=True):
             use, unit = use_and_unit_cost(state, p, service, status, conditions, base)
-            result[service] = (per_area(use, t.area, n, w), per_area(use * unit, t.area, n, w))
+            users = use * w
+            result[service] = (sum_by_area(index, users, n), sum_by_area(index, users * unit, n))
     return out
 
 

@@ -50,9 +50,9 @@ def urban_destinations(state: State) -> tuple[np.ndarray, np.ndarray]:
     """Residents per (area, urban place): where movers go, in proportion."""
     p = state.persons
     n_areas = len(load_areas())
-    counts = np.zeros((n_areas, 3))
     inside = (p.area >= 0) & (p.place != VILLAGE) & (p.place >= 0)
-    np.add.at(counts, (p.area[inside], p.place[inside]), p.weight[inside])
+    cell = p.area[inside].astype(np.intp) * 3 + p.place[inside]
+    counts = np.bincount(cell, weights=p.weight[inside], minlength=3 * n_areas).reshape(n_areas, 3)
     city = counts[:, URBAN_DISTRICT]
     town = counts[:, [COUNTY_SEAT_TOWN, DESIGNATED_TOWN]]
     return city, town

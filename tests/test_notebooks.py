@@ -1,7 +1,6 @@
 """The analysts' notebook runs as shipped (its code cells, in order)."""
 
 import json
-import os
 from pathlib import Path
 
 import matplotlib
@@ -19,4 +18,4 @@ def test_notebook_code_cells_run(path, monkeypatch):
     for cell in cells:
         if cell["cell_type"] == "code":
             exec(compile("".join(cell["source"]), f"{path.name}", "exec"), namespace)
-    assert "model" in namespace and os.getcwd() == str(NOTEBOOKS)
+    assert len(namespace["model"].indicators()) > 0  # the notebook's run produced indicators

@@ -4,6 +4,8 @@
 
 - docs/model.md §8: reruns the table generator the document embeds and pastes
   its output (tests/test_docs.py checks that they agree);
+- docs/sources.md: the bibliography, rendered from sim/data/sources.toml
+  (`sim.sources.render_markdown`; tests/test_sources.py checks it is current);
 - with a folder written by `hukou-sim calibrate --out DIR`: docs/calibration.md
   and docs/calibration_fit.png from its fit report and chart.
 """
@@ -14,6 +16,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -34,6 +38,12 @@ def refresh_model_tables() -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def refresh_sources() -> None:
+    from sim.sources import render_markdown
+
+    (DOCS / "sources.md").write_text(render_markdown(), encoding="utf-8")
+
+
 def refresh_calibration(run: Path) -> None:
     path = DOCS / "calibration.md"
     footer = path.read_text(encoding="utf-8")
@@ -47,3 +57,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 1:
         refresh_calibration(Path(sys.argv[1]))
     refresh_model_tables()
+    refresh_sources()

@@ -1,0 +1,151 @@
+"""The bibliography (出处) of the data files: ``sim/data/sources.toml``.
+
+Every number in ``sim/data`` says where it comes from in a ``source`` or
+``assumption`` field (in the base data also ``*_source`` / ``*_assumption``). A
+field cites a source by its key in square brackets inside the text, e.g.
+``"Dawa District 2021 statistical bulletin [dawa-bulletin-2021]"``. A ``source``
+field must cite at least one key, or say that it is an assumption; every cited
+key must be in the bibliography. `check_citations` lists what breaks these
+rules; `render_markdown` writes the bibliography as ``docs/sources.md``.
+
+Example
+-------
+>>> cited_keys("Dawa bulletin [dawa-bulletin-2021]; census [wiki-panjin]")
+['dawa-bulletin-2021', 'wiki-panjin']
+>>> "dawa-bulletin-2021" in load_sources()
+True
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+KEY = re.compile(r"\[([a-z0-9][a-z0-9-]*)\]")
+SOURCE_FIELDS = ("source", "assumption")
+REQUIRED = ("title", "publisher", "year", "address")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of the bibliography."""
+
+    key: str
+    title: str
+    publisher: str
+    year: int
+    address: str
+    facts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A ``source`` or ``assumption`` text of a data file, at its dotted path."""
+
+    file: str
+    field: str
+    text: str
+
+    @property
+    def kind(self) -> str:
+        """``"source"`` or ``"assumption"``, from the field's name."""
+        return next(k for k in SOURCE_FIELDS if self.field.endswith(k))
+
+
+def cited_keys(text: str) -> list[str]:
+    """The bibliography keys cited in a text, in order of appearance."""
+    return KEY.findall(text)
+
+
+@cache
+def load_sources() -> dict[str, Source]:
+    """The bibliography, by key. Raises ``ValueError`` naming an incomplete entry."""
+    data = tomllib.loads(_data().joinpath("sources.toml").read_text(encoding="utf-8"))
+    out: dict[str, Source] = {}
+    for key, entry in data.items():
+        missing = [f for f in REQUIRED if f not in entry]
+        if missing or not KEY.fullmatch(f"[{key}]"):
+            raise ValueError(f"sim/data/sources.toml: [{key}]: "
+                             + (f"missing {', '.join(missing)}" if missing else
+                                "a key is lower case letters, digits and hyphens"))
+        out[key] = Source(key, entry["title"], entry["publisher"], int(entry["year"]),
+                          entry["address"], tuple(entry.get("facts", ())))
+    return out
+
+
+def data_citations() -> Iterator[Citation]:
+    """Every ``source`` / ``assumption`` text in the TOML files of ``sim/data``."""
+    root = _data()
+    files = sorted((f"{d}/{f.name}" if d else f.name, f)
+                   for d, folder in (("", root), ("parameters", root / "parameters"))
+                   for f in folder.iterdir() if f.name.endswith(".toml")
+                   and f.name != "sources.toml")
+    for name, f in files:
+        yield from _walk(name, tomllib.loads(f.read_text(encoding="utf-8")), "")
+
+
+def _walk(file: str, node: object, path: str) -> Iterator[Citation]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else key
+            if isinstance(value, str) and key.endswith(SOURCE_FIELDS):
+                yield Citation(file, where, value)
+            else:
+                yield from _walk(file, value, where)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(file, value, f"{path}[{i}]")
+
+
+def check_citations() -> list[str]:
+    """Problems with the data files' citations, one line each (empty when all is well):
+    a key not in the bibliography, or a ``source`` that cites no key and does not say
+    it is an assumption."""
+    known = load_sources()
+    problems = []
+    for c in data_citations():
+        keys = cited_keys(c.text)
+        problems += [f"sim/data/{c.file}: {c.field}: unknown source key [{k}] (keys are "
+                     "in sim/data/sources.toml)" for k in keys if k not in known]
+        if c.kind == "source" and not keys and "assumption" not in c.text.lower():
+            problems.append(f"sim/data/{c.file}: {c.field}: cites no source key "
+                            "([key] of sim/data/sources.toml) and is not an assumption")
+    return problems
+
+
+def render_markdown() -> str:
+    """The bibliography as Markdown (``docs/sources.md``), with where each key is cited."""
+    cited: dict[str, list[str]] = {}
+    for c in data_citations():
+        for k in dict.fromkeys(cited_keys(c.text)):
+            cited.setdefault(k, []).append(f"`{c.file}`: `{c.field}`")
+    lines = ["# Sources", "",
+             "<!-- generated by `python scripts/refresh_docs.py` from sim/data/sources.toml;"
+             " do not edit -->", "",
+             "Every figure in `sim/data` cites one of these sources by its key in square "
+             "brackets inside its `source` or `assumption` text (for example "
+             "`[dawa-bulletin-2021]`); a test checks that every key resolves. Where no web "
+             "address was recorded, the address gives the site and the document number to "
+             "search for. *Facts* are the figures taken from the source, with how sure they "
+             "are: verified (read at that source), derived (arithmetic on verified figures), "
+             "weak (an aggregator or encyclopedia page). Many addresses are mirrors of "
+             "official bulletins; prefer the official publication when replacing a figure.",
+             ""]
+    for s in sorted(load_sources().values(), key=lambda s: s.key):
+        lines += [f"## `{s.key}`", "", f"**{s.title}**. {s.publisher}, {s.year}. "
+                  f"Address: {s.address}.", ""]
+        lines += [f"- {fact}" for fact in s.facts]
+        where = cited.get(s.key, [])
+        lines += ([""] if s.facts else []) + [
+            f"Cited by: {', '.join(where)}." if where else "Not cited by a data file "
+            "(kept for the record of figures gathered).", ""]
+    return "\n".join(lines)
+
+
+def _data() -> Traversable:
+    return resources.files("sim.data")

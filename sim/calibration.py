@@ -66,7 +66,7 @@ def survey_intention(scenario: Scenario, seed: int, scale: float) -> tuple[float
     cfg = load_targets()["survey"]
     year = cfg["year"]
     state, _ = synthesize(scale, np.random.default_rng(seed))
-    heads = np.flatnonzero(intention.migrant_heads(state))
+    heads = np.flatnonzero(state.migrant_heads())
 
     def mean_at(alpha: float) -> float:
         p = scenario.with_overrides({"behaviour.intention.intercept": alpha}).at(year)

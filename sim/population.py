@@ -169,6 +169,87 @@ class Households(Table):
     }
 
 
+# Rural land rights (农村土地“三权”) belong to the family's household contract: they move
+# with the family when members form a new household, and principle 二.2 decides whether
+# settling keeps them.
+LAND_RIGHTS = ("contract_land", "homestead", "collective_income")
+
+
+class HouseholdGroups:
+    """Household arithmetic over persons, as OpenFisca's group populations.
+
+    Every reduction takes one value per person and returns one value per
+    household (households without members get the reduction's empty value);
+    ``project`` broadcasts a household value back onto its members. ``role``
+    restricts a reduction to members with that `ROLES` code.
+
+    >>> import numpy as np
+    >>> persons = Persons.empty(3)
+    >>> persons.household[:] = [0, 0, 1]
+    >>> persons.role[:] = [HEAD, CHILD, HEAD]
+    >>> groups = HouseholdGroups(persons, 2)
+    >>> groups.sum(np.array([1.0, 2.0, 5.0])).tolist()
+    [3.0, 5.0]
+    >>> groups.count(role=CHILD).tolist()
+    [1, 0]
+    >>> groups.project(groups.any(np.array([False, True, False]))).tolist()
+    [True, True, False]
+    """
+
+    def __init__(self, persons: Persons, n_households: int) -> None:
+        self.persons = persons
+        self.n = n_households
+
+    def _select(self, values: np.ndarray, role: int | None) -> tuple[np.ndarray, np.ndarray]:
+        index = self.persons.household
+        if role is None:
+            return index, values
+        of_role = self.persons.role == role
+        return index[of_role], values[of_role]
+
+    def sum(self, values: np.ndarray, role: int | None = None) -> np.ndarray:
+        """Sum over members (float)."""
+        index, values = self._select(np.asarray(values, np.float64), role)
+        return np.bincount(index, weights=values, minlength=self.n)
+
+    def count(self, condition: np.ndarray | None = None, role: int | None = None) -> np.ndarray:
+        """Members (meeting ``condition``) per household (int)."""
+        cond = np.ones(len(self.persons), bool) if condition is None else condition
+        index, cond = self._select(cond, role)
+        return np.bincount(index[cond], minlength=self.n)
+
+    def any(self, condition: np.ndarray, role: int | None = None) -> np.ndarray:
+        """Whether any member meets ``condition``."""
+        return self.count(condition, role) > 0
+
+    def mean(self, values: np.ndarray, role: int | None = None) -> np.ndarray:
+        """Mean over members; 0 for a household without (such) members."""
+        return self.sum(values, role) / np.maximum(self.count(role=role), 1)
+
+    def max(self, values: np.ndarray, role: int | None = None, empty: float = -np.inf
+            ) -> np.ndarray:
+        """Largest member value; ``empty`` for a household without (such) members."""
+        index, values = self._select(values, role)
+        out = np.full(self.n, empty, np.result_type(values, np.asarray(empty)))
+        np.maximum.at(out, index, values)
+        return out
+
+    def min(self, values: np.ndarray, role: int | None = None, empty: float = np.inf
+            ) -> np.ndarray:
+        """Smallest member value; ``empty`` for a household without (such) members."""
+        return -self.max(-np.asarray(values), role, -empty)
+
+    def project(self, household_values: np.ndarray) -> np.ndarray:
+        """A value per household broadcast onto its members (one value per person)."""
+        return np.asarray(household_values)[self.persons.household]
+
+    def first(self, rows: np.ndarray) -> np.ndarray:
+        """Of the person rows ``rows`` (in priority order), the first of each household."""
+        rows = np.asarray(rows)
+        _, first = np.unique(self.persons.household[rows], return_index=True)
+        return rows[first]
+
+
 @dataclass
 class State:
     """Everything that changes during a run: the two agent tables and the year."""
@@ -179,6 +260,29 @@ class State:
     next_person_id: int
     next_household_id: int
 
+    @property
+    def by_household(self) -> HouseholdGroups:
+        """Household reductions over the current persons (`HouseholdGroups`)."""
+        return HouseholdGroups(self.persons, len(self.households))
+
     def household_of(self, column: str) -> np.ndarray:
         """A household column broadcast to persons (one value per person)."""
         return getattr(self.households, column)[self.persons.household]
+
+    def migrant_heads(self) -> np.ndarray:
+        """Heads of migrant households living in Panjin (no Panjin hukou): the population of
+        the CMDS migrant surveys and the donors of new arrivals."""
+        p = self.persons
+        return (p.role == HEAD) & (p.hukou_area == OUTSIDE) & (p.area >= 0)
+
+    def income_per_person(self) -> np.ndarray:
+        """Household disposable income per member, per person (yuan/year)."""
+        size = self.by_household.count()
+        return self.by_household.project(self.households.income / np.maximum(size, 1))
+
+
+def copy_land_rights(target: Households, source: Households, rows: np.ndarray) -> None:
+    """Give the households of ``target`` the land rights of ``source`` rows: the family's
+    rights follow members into a new household (`LAND_RIGHTS`)."""
+    for right in LAND_RIGHTS:
+        getattr(target, right)[:] = getattr(source, right)[rows]

@@ -23,7 +23,17 @@ import numpy as np
 
 from sim.areas import load_areas
 from sim.pipeline import Flows, per_area
-from sim.population import CHILD, HEAD, OWN, RENT, SPOUSE, Households, Persons, State
+from sim.population import (
+    CHILD,
+    HEAD,
+    OWN,
+    RENT,
+    SPOUSE,
+    Households,
+    Persons,
+    State,
+    copy_land_rights,
+)
 
 FERTILE_AGES = (15, 50)
 
@@ -132,10 +142,8 @@ def form_households(state: State, d, rng: np.random.Generator) -> tuple[Persons,
     owns = rng.random(k) < d_h.new_household_owns_share
     households.tenure[:] = np.where(owns, OWN, RENT)
     households.landlord_draw[:] = rng.random(k)
-    for right in ("contract_land", "homestead", "collective_income"):  # the family's rights
-        getattr(households, right)[:] = getattr(state.households, right)[p.household[men]]
-    households.income[:] = (state.households.income[p.household[men]]
-                            / np.maximum(1, np.bincount(p.household)[p.household[men]]) * 2)
+    copy_land_rights(households, state.households, p.household[men])
+    households.income[:] = state.income_per_person()[men] * 2
     p.household[men], p.household[women] = new_hh, new_hh
     p.role[men], p.role[women] = HEAD, SPOUSE
     p.married[men], p.married[women] = True, True

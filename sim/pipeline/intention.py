@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 from sim.pipeline import services
+from sim.pipeline.life_course import pupils
 from sim.population import (
     COLLEGE,
-    HEAD,
     JUNIOR,
     LIAONING,
     NONE,
@@ -64,14 +64,6 @@ def logistic(u: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-u))
 
 
-def _household_mean(state: State, values: np.ndarray) -> np.ndarray:
-    p = state.persons
-    n = len(state.households)
-    total = np.bincount(p.household, weights=values, minlength=n)
-    count = np.bincount(p.household, minlength=n)
-    return (total / np.maximum(count, 1))[p.household]
-
-
 def hukou_gain(state: State, p: Any) -> np.ndarray:
     """Per person: the household's mean share of services it would gain with urban hukou."""
     persons = state.persons
@@ -84,8 +76,9 @@ def hukou_gain(state: State, p: Any) -> np.ndarray:
         as_urban = services.entitled(state, p, s, urban, conditions)
         gained += as_urban & ~services.entitled(state, p, s, now, conditions)
         possible += as_urban
-    return _household_mean(state, np.divide(gained, possible, out=np.zeros_like(gained),
-                                            where=possible > 0))
+    share = np.divide(gained, possible, out=np.zeros_like(gained), where=possible > 0)
+    groups = state.by_household
+    return groups.project(groups.mean(share))
 
 
 def peer_share(state: State) -> np.ndarray:
@@ -129,12 +122,11 @@ def intention(state: State, p: Any, rows: np.ndarray | None = None) -> np.ndarra
     homestead = state.households.homestead[hh]
     land = homestead | state.households.contract_land[hh] | \
         state.households.collective_income[hh]
-    children = np.zeros(len(state.households), bool)
-    young = (persons.age >= 6) & (persons.age < 18) & \
-        (persons.school_years_local < p.policy.residence_permit.exam_schooling_years)
-    children[persons.household[young & (persons.hukou_area == OUTSIDE)]] = True
-    income = state.households.income[hh] / np.maximum(
-        np.bincount(persons.household, minlength=len(state.households))[hh], 1)
+    without_exam_access = (pupils(persons, p) & (persons.hukou_area == OUTSIDE)
+                           & (persons.school_years_local
+                              < p.policy.residence_permit.exam_schooling_years))
+    children = state.by_household.any(without_exam_access)
+    income = state.income_per_person()[rows]
     u = (b.intercept
          + b.education * (SCHOOL_YEARS[persons.education[rows]] - 9)
          + b.log_income * np.log(np.maximum(income, 1000) / INCOME_REFERENCE)
@@ -166,9 +158,3 @@ def act(state: State, p: Any, candidates: np.ndarray, rng: np.random.Generator) 
     out = np.zeros(len(state.persons), bool)
     out[rows] = rng.random(rows.size) < prob
     return out
-
-
-def migrant_heads(state: State) -> np.ndarray:
-    """Heads of migrant households living in Panjin: the population of the CMDS surveys."""
-    p = state.persons
-    return (p.role == HEAD) & (p.hukou_area == OUTSIDE) & (p.area >= 0)

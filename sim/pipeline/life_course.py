@@ -9,6 +9,8 @@ as the record a pension is based on.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.pipeline import Flows
@@ -17,10 +19,15 @@ from sim.population import (
     NOT_WORKING,
     SELF_EMPLOYED,
     TECHNICAL_SCHOOL,
+    Persons,
     State,
 )
 
-SCHOOL_LEAVING_AGE = 18
+
+def pupils(persons: Persons, p: Any) -> np.ndarray:
+    """School-age persons (在校年龄): compulsory and senior-secondary ages."""
+    first, end = p.life_course.schooling.ages
+    return (persons.age >= first) & (persons.age < end)
 
 
 def retirement_age(sex: np.ndarray, w) -> np.ndarray:
@@ -28,16 +35,16 @@ def retirement_age(sex: np.ndarray, w) -> np.ndarray:
     return np.where(sex == 1, w.retirement_age_men, w.retirement_age_women)
 
 
-def leave_school(state: State, lc, rng: np.random.Generator) -> None:
+def leave_school(state: State, lc: Any, rng: np.random.Generator) -> None:
     """Young people reaching school-leaving age get their final education."""
-    p = state.persons
-    leaving = p.age == SCHOOL_LEAVING_AGE
+    persons = state.persons
+    leaving = persons.age == lc.schooling.ages[1]
     shares = np.asarray(lc.education.final_shares, float)
     cum = np.cumsum(shares / shares.sum())
     level = np.searchsorted(cum, rng.random(leaving.sum()), side="right")
-    p.education[leaving] = np.minimum(level, len(shares) - 1)
+    persons.education[leaving] = np.minimum(level, len(shares) - 1)
     certified = rng.random(leaving.sum()) < lc.education.vocational_cert_share
-    p.vocational_cert[leaving] = (p.education[leaving] == TECHNICAL_SCHOOL) & certified
+    persons.vocational_cert[leaving] = (persons.education[leaving] == TECHNICAL_SCHOOL) & certified
 
 
 def work_transitions(state: State, lc, rng: np.random.Generator) -> None:
@@ -47,7 +54,7 @@ def work_transitions(state: State, lc, rng: np.random.Generator) -> None:
     u = rng.random((7, n))  # one independent draw per decision
     working = np.isin(p.employment, (EMPLOYED, SELF_EMPLOYED))
     retired = p.age >= retirement_age(p.sex, w)
-    of_age = (p.age >= SCHOOL_LEAVING_AGE) & ~retired
+    of_age = (p.age >= lc.schooling.ages[1]) & ~retired
 
     loses = working & (u[0] < w.job_loss_rate) & ~retired
     retires = working & retired
@@ -83,8 +90,7 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     lc = p.life_course
     persons = state.persons
     persons.residence_years[persons.area >= 0] += 1
-    pupils = (persons.age >= 6) & (persons.age < SCHOOL_LEAVING_AGE) & (persons.area >= 0)
-    persons.school_years_local[pupils] += 1
+    persons.school_years_local[pupils(persons, p) & (persons.area >= 0)] += 1
     persons.school_years_local[persons.area < 0] = 0
     leave_school(state, lc, rng)
     work_transitions(state, lc, rng)

@@ -23,6 +23,8 @@ Panjin hukou holders leaving), per area.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.areas import load_areas
@@ -43,6 +45,7 @@ from sim.population import (
     Households,
     Persons,
     State,
+    copy_land_rights,
 )
 
 
@@ -58,7 +61,7 @@ def urban_destinations(state: State) -> tuple[np.ndarray, np.ndarray]:
     return city, town
 
 
-def move_propensity(persons: Persons, m) -> np.ndarray:
+def move_propensity(persons: Persons, m: Any) -> np.ndarray:
     """Relative chance of a rural–urban move by education and sex (1 = reference)."""
     by_education = np.asarray(m.education_factor, float)[persons.education]
     return by_education * np.where(persons.sex == 1, m.male_factor, 1.0)
@@ -97,11 +100,8 @@ def _move(state: State, rows: np.ndarray, area: np.ndarray, place: np.ndarray) -
 
 def _new_households(state: State, rows: np.ndarray, tenure: np.ndarray,
                     draw: np.ndarray) -> None:
-    """Each person in ``rows`` becomes the head of a new one-person household.
-
-    Rural land rights belong to the family's household contract, so the new
-    household keeps the flags of the one the person left.
-    """
+    """Each person in ``rows`` becomes the head of a new one-person household, taking their
+    share of the household income and the family's land rights (`copy_land_rights`)."""
     k = len(rows)
     h = Households.empty(k)
     h.id[:] = state.next_household_id + np.arange(k)
@@ -109,9 +109,8 @@ def _new_households(state: State, rows: np.ndarray, tenure: np.ndarray,
     h.landlord_draw[:] = draw
     origin = state.persons.household[rows]
     h.income[:] = state.households.income[origin] / np.maximum(
-        1, np.bincount(state.persons.household)[origin])
-    for right in ("contract_land", "homestead", "collective_income"):  # the family's rights
-        getattr(h, right)[:] = getattr(state.households, right)[origin]
+        1, state.by_household.count()[origin])
+    copy_land_rights(h, state.households, origin)
     state.persons.household[rows] = len(state.households) + np.arange(k)
     state.persons.role[rows] = HEAD
     state.households = state.households.extend(h)
@@ -125,29 +124,28 @@ def _flows(flows: Flows, name: str, category: str, area: np.ndarray, weight: np.
     flows[key] = flows.get(key, np.zeros(n_areas)) + add
 
 
-def _tenure_of_movers(k: int, m, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _tenure_of_movers(k: int, m: Any, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Tenure at the new home, and the landlord draw that goes with a new home."""
     own = rng.random(k) < m.mover_owns_share
     return np.where(own, OWN, RENT).astype(np.int8), rng.random(k)
 
 
-def step(state: State, p, rng: np.random.Generator) -> Flows:
-    """All moves of the year, in the order: rural → urban, departures, returns, arrivals."""
-    m = p.migration
-    n_areas = len(load_areas())
-    flows: Flows = {(name, cat): np.zeros(n_areas) for name, cats in (
-        ("arrivals", ("within_panjin", "liaoning", "other_province", "return")),
-        ("departures", ("within_panjin", "liaoning", "other_province", "outside")))
-        for cat in cats}
-    persons = state.persons
+def _in_ages(age: np.ndarray, ages: tuple[int, int]) -> np.ndarray:
+    return (age >= ages[0]) & (age < ages[1])
 
-    # rural → urban, whole households
+
+def rural_to_urban(state: State, m: Any, rng: np.random.Generator, flows: Flows,
+                   n_areas: int) -> np.ndarray:
+    """Village households (head of working age) and young adults alone move to a town of
+    their own area or to the city districts. Returns who moved (bool per person)."""
+    persons = state.persons
     head = persons.role == HEAD
-    village_heads = head & (persons.place == VILLAGE) & (persons.area >= 0) & \
-        (persons.age >= 20) & (persons.age < 55)
+    village_heads = (head & (persons.place == VILLAGE) & (persons.area >= 0)
+                     & _in_ages(persons.age, m.household_head_ages))
     propensity = move_propensity(persons, m)
-    mover_heads = village_heads & (rng.random(len(persons))
-                                   < m.rural_urban_household_rate * propensity)
+    draw_household, draw_young = rng.random((2, len(persons)))
+    mover_heads = village_heads & (draw_household < m.rural_urban_household_rate * propensity)
     movers_hh = persons.household[mover_heads]
     hh_area = np.full(len(state.households), NONE, np.int8)
     hh_place = np.full(len(state.households), NONE, np.int8)
@@ -159,11 +157,10 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
         tenure, draw = _tenure_of_movers(movers_hh.size, m, rng)
         state.households.tenure[movers_hh] = tenure
         state.households.landlord_draw[movers_hh] = draw
-    moving = hh_area[persons.household] != NONE
-    # young adults alone
+    moving = state.by_household.project(hh_area) != NONE
     young = ((persons.role == CHILD) & ~persons.married & (persons.place == VILLAGE)
-             & (persons.area >= 0) & (persons.age >= 18) & (persons.age <= 30) & ~moving
-             & (rng.random(len(persons)) < m.rural_urban_young_rate * propensity))
+             & (persons.area >= 0) & _in_ages(persons.age, m.young_mover_ages) & ~moving
+             & (draw_young < m.rural_urban_young_rate * propensity))
     young_rows = np.flatnonzero(young)
     rows = np.flatnonzero(moving)
     dest_area, dest_place = hh_area[persons.household[rows]], hh_place[persons.household[rows]]
@@ -181,20 +178,27 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     _flows(flows, "arrivals", "within_panjin", dest_area[changed_area], w[changed_area],
            n_areas)
     _move(state, rows, dest_area, dest_place)
+    return moving | young
 
-    # departures: migrant households, young locals
-    migrant_head = head & (persons.hukou_area == OUTSIDE) & (persons.area >= 0)
-    rate = np.where(persons.residence_years > 5, m.migrant_departure_rate / 2,
+
+def departures(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas: int,
+               moved: np.ndarray) -> np.ndarray:
+    """Migrant households leave Panjin (less often once settled in); young Panjin hukou
+    holders leave to study or work elsewhere, keeping their hukou. Removes the migrants;
+    returns who of the remaining persons left this year."""
+    persons = state.persons
+    draw_migrant, draw_local = rng.random((2, len(persons)))
+    rate = np.where(persons.residence_years > m.settled_migrant_years,
+                    m.migrant_departure_rate * m.settled_departure_factor,
                     m.migrant_departure_rate)
-    leaving_hh = persons.household[migrant_head & (rng.random(len(persons)) < rate)]
-    leaves = np.isin(persons.household, leaving_hh) & (persons.hukou_area == OUTSIDE)
+    leaving_hh = state.by_household.any(state.migrant_heads() & (draw_migrant < rate))
+    leaves = state.by_household.project(leaving_hh) & (persons.hukou_area == OUTSIDE)
     for origin, cat in ((LIAONING, "liaoning"), (OTHER_PROVINCE, "other_province")):
         sel = leaves & (persons.origin == origin)
         _flows(flows, "departures", cat, persons.area[sel], persons.weight[sel], n_areas)
     local_leavers = np.flatnonzero(
-        (persons.hukou_area >= 0) & (persons.area >= 0) & ~leaves & ~moving & ~young
-        & (persons.age >= 18) & (persons.age <= 30)
-        & (rng.random(len(persons)) < m.local_departure_rate))
+        (persons.hukou_area >= 0) & (persons.area >= 0) & ~leaves & ~moved
+        & _in_ages(persons.age, m.young_mover_ages) & (draw_local < m.local_departure_rate))
     _flows(flows, "departures", "outside", persons.area[local_leavers],
            persons.weight[local_leavers], n_areas)
     _new_households(state, local_leavers, np.full(local_leavers.size, RENT, np.int8),
@@ -203,41 +207,69 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
           np.full(local_leavers.size, NONE, np.int8))
     just_left = np.zeros(len(persons), bool)
     just_left[local_leavers] = True
-    state.persons = persons = persons.take(~leaves)
-    just_left = just_left[~leaves]
+    state.persons = persons.take(~leaves)
+    return just_left[~leaves]
 
-    # returns to the area of the hukou
+
+def returns(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas: int,
+            just_left: np.ndarray) -> np.ndarray:
+    """Panjin hukou holders living outside come back to the area of their hukou: a village if
+    their hukou is rural, else the urban districts (the county-seat town where the area has
+    none). Returns who came back."""
+    persons = state.persons
     returning = np.flatnonzero((persons.area == OUTSIDE) & (persons.hukou_area >= 0)
                                & (rng.random(len(persons)) < m.return_rate) & ~just_left)
     ret_area = persons.hukou_area[returning]
     ret_place = np.where(persons.hukou_urban[returning], URBAN_DISTRICT, VILLAGE).astype(np.int8)
-    city, town = urban_destinations(state)
+    city, _ = urban_destinations(state)
     no_district = city[ret_area] == 0
     ret_place[persons.hukou_urban[returning] & no_district] = COUNTY_SEAT_TOWN
     _move(state, returning, ret_area, ret_place)
     _flows(flows, "arrivals", "return", ret_area, persons.weight[returning], n_areas)
+    came_back = np.zeros(len(persons), bool)
+    came_back[returning] = True
+    return came_back
 
-    # hukou moved out of Panjin by people living elsewhere: they leave the model
-    moves_out = (persons.area == OUTSIDE) & (persons.hukou_area >= 0) & ~just_left & \
+
+def hukou_moves_out(state: State, m: Any, rng: np.random.Generator, flows: Flows,
+                    n_areas: int, staying_out: np.ndarray) -> None:
+    """Panjin hukou holders living elsewhere register where they live (students, workers
+    settling in other cities): they leave the registered population and the model."""
+    persons = state.persons
+    moves_out = (persons.area == OUTSIDE) & (persons.hukou_area >= 0) & staying_out & \
         (rng.random(len(persons)) < m.hukou_out_rate)
-    moves_out[returning] = False
     flows[("hukou_moves_out", "")] = per_area(moves_out, persons.hukou_area, n_areas,
                                               persons.weight.astype(float))
     state.persons = persons.take(~moves_out)
 
+
+def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
+    """All moves of the year, in the order: rural → urban, departures, returns, hukou moved
+    out, arrivals."""
+    m = p.migration
+    n_areas = len(load_areas())
+    flows: Flows = {(name, cat): np.zeros(n_areas) for name, cats in (
+        ("arrivals", ("within_panjin", "liaoning", "other_province", "return")),
+        ("departures", ("within_panjin", "liaoning", "other_province", "outside")))
+        for cat in cats}
+    moved = rural_to_urban(state, m, rng, flows, n_areas)
+    just_left = departures(state, m, rng, flows, n_areas, moved)
+    came_back = returns(state, m, rng, flows, n_areas, just_left)
+    hukou_moves_out(state, m, rng, flows, n_areas, ~just_left & ~came_back)
     arrive(state, m, rng, flows, n_areas)
     return flows
 
 
-def arrive(state: State, m, rng: np.random.Generator, flows: Flows, n_areas: int) -> None:
+def arrive(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas: int) -> None:
     """New migrant households from outside Panjin, copied from migrant households here."""
     p = state.persons
     residents = p.weight[p.area >= 0].sum()
-    donors_head = (p.role == HEAD) & (p.hukou_area == OUTSIDE) & (p.area >= 0)
+    donors_head = state.migrant_heads()
     donor_hh = p.household[donors_head]
     if donor_hh.size == 0:
         return
-    sizes = np.bincount(p.household, minlength=len(state.households))[donor_hh]
+    household_sizes = state.by_household.count()
+    sizes = household_sizes[donor_hh]
     mean_weight = float(p.weight[donors_head].mean())
     wanted = m.arrival_rate * residents / mean_weight / sizes.mean()
     n_new = int(np.floor(wanted) + (rng.random() < wanted % 1))
@@ -248,7 +280,7 @@ def arrive(state: State, m, rng: np.random.Generator, flows: Flows, n_areas: int
                       OTHER_PROVINCE)
     order = np.argsort(p.household, kind="stable")
     starts = np.searchsorted(p.household[order], chosen)
-    counts = np.bincount(p.household, minlength=len(state.households))[chosen]
+    counts = household_sizes[chosen]
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     rows = order[np.repeat(starts, counts) + offsets]
     newcomers = p.take(rows)

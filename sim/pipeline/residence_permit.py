@@ -24,6 +24,7 @@ import numpy as np
 from sim.areas import load_areas
 from sim.pipeline import Flows, per_area
 from sim.pipeline.eligibility import Eligibility, stable_job
+from sim.pipeline.life_course import pupils
 from sim.population import OUTSIDE, OWN, RENT, State
 
 # Art. 2's "legal stable residence" is national law: owned or rented, whatever the tenures
@@ -31,10 +32,11 @@ from sim.population import OUTSIDE, OWN, RENT, State
 _PERMIT_TENURES = (OWN, RENT)
 
 
-def studying(state: State) -> np.ndarray:
+def studying(state: State, p: Any) -> np.ndarray:
     """Continuous study (连续就读): a school-age child enrolled in a Panjin school."""
     persons = state.persons
-    return (persons.age < 18) & (persons.school_years_local >= 1)
+    schooling_end = p.life_course.schooling.ages[1]
+    return (persons.age < schooling_end) & (persons.school_years_local >= 1)
 
 
 def may_hold(state: State, p: Any) -> Eligibility:
@@ -47,7 +49,7 @@ def may_hold(state: State, p: Any) -> Eligibility:
         "lives_in_panjin": persons.area >= 0,
         "no_panjin_hukou": persons.hukou_area == OUTSIDE,
         "residence_half_year": persons.residence_years >= rp.min_residence_years,
-        "job_residence_or_study": stable_job(persons) | stable_residence | studying(state),
+        "job_residence_or_study": stable_job(persons) | stable_residence | studying(state, p),
     })
 
 
@@ -55,10 +57,9 @@ def take_up_probability(state: State, p: Any) -> np.ndarray:
     """Yearly chance of applying for a permit, per person."""
     b = p.behaviour.permit
     persons = state.persons
-    pupils = (persons.age >= 6) & (persons.age < 18)
-    has_children = np.zeros(len(state.households), bool)
-    has_children[persons.household[pupils]] = True
-    factor = np.where(has_children[persons.household], b.school_children_factor, 1.0)
+    groups = state.by_household
+    has_pupils = groups.project(groups.any(pupils(persons, p)))
+    factor = np.where(has_pupils, b.school_children_factor, 1.0)
     return np.minimum(b.take_up * factor, 1.0)
 
 

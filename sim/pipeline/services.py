@@ -73,11 +73,9 @@ def counterfactual_status(state: State) -> np.ndarray:
 
 
 def household_max(state: State, column: str) -> np.ndarray:
-    """The largest value of a person column in each person's household."""
-    t = state.persons
-    best = np.zeros(len(state.households), dtype=np.int64)
-    np.maximum.at(best, t.household, getattr(t, column).astype(np.int64))
-    return best[t.household]
+    """The largest value of a person column in each person's household, per person."""
+    groups = state.by_household
+    return groups.project(groups.max(getattr(state.persons, column).astype(np.int64), empty=0))
 
 
 def permit_conditions_met(state: State, p: Params) -> np.ndarray:
@@ -159,9 +157,9 @@ def _renting_with_stable_job(state: State, ps: Params) -> np.ndarray:
     """Housing security (住房保障: public rental housing) for renting households in
     towns with a member in stable contracted work (clause 十三)."""
     t = state.persons
-    stable = np.zeros(len(state.households), dtype=bool)
-    stable[t.household[(t.employment == EMPLOYED) & t.labour_contract]] = True
-    return (stable[t.household] & (state.household_of("tenure") == RENT)
+    groups = state.by_household
+    stable = groups.project(groups.any((t.employment == EMPLOYED) & t.labour_contract))
+    return (stable & (state.household_of("tenure") == RENT)
             & np.isin(t.place, URBAN_PLACES))
 
 

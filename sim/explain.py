@@ -32,16 +32,19 @@ _WHY = {
     "stable_job": ("has no legal stable job (an employee with a labour contract, or "
                    "self-employed)"),
     "job_years": "has held a stable job too few years (needs {ud.job_years})",
-    "social_insurance": "has too few years of urban social insurance (needs {ud.insurance_years})",
+    "social_insurance": ("does not contribute to urban social insurance now or has too few "
+                         "cumulative contribution years (needs {ud.insurance_years})"),
     "education": "is not a graduate of a qualifying school ({talent_education})",
     "vocational_cert": ("graduated from a technical or vocational school (技校/职高) without a "
                         "primary vocational qualification"),
-    "labour_contract": ("is not hired on a labour contract by a legal-person employer "
-                        "(filed with the HR bureau)"),
+    "labour_contract": "is not hired on a labour contract filed with the HR bureau",
+    "legal_person_employer": ("the employer is not a legal-person unit (法人单位; an individual "
+                              "business 个体工商户 is not one)"),
     "enterprise_rep": "is not the legal representative (法定代表人) of an enterprise",
     "business_premises": "the enterprise has no fixed business premises",
     "business_licence": "the enterprise has no business licence",
-    "tax_years": "has too few years of tax receipts or tax-relief proof (needs {inv.tax_years})",
+    "tax_record": ("has neither {inv.tax_years} year(s) of tax receipts nor proof of tax "
+                   "relief"),
     "min_investment": "the investment is below the minimum of {inv.min_investment:,.0f} yuan",
     "permits_issued": "no residence permits are issued this year",
     "no_panjin_hukou": "holds a Panjin hukou (a permit is for people registered elsewhere)",

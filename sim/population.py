@@ -138,13 +138,20 @@ class Persons(Table):
         "education": np.dtype(np.int8),      # EDUCATION
         "vocational_cert": np.dtype(np.bool_),  # 初级以上职业资格证书
         "employment": np.dtype(np.int8),     # EMPLOYMENT
-        "labour_contract": np.dtype(np.bool_),  # contract with a legal-person employer, filed
+        "labour_contract": np.dtype(np.bool_),  # filed labour contract (劳动合同)
+        "legal_person_employer": np.dtype(np.bool_),  # employer is a legal-person unit (法人单位),
+        #                                      not an individual business (个体工商户)
         "job_years": np.dtype(np.int16),     # continuous years in stable employment
-        "insurance_years": np.dtype(np.int16),  # continuous years of urban social insurance
+        "insured": np.dtype(np.bool_),       # contributing to urban employee insurance now (在保)
+        "insurance_years": np.dtype(np.int16),  # cumulative contribution years (累计缴费年限);
+        #                                      kept on job loss, frozen at retirement
+        "employee_pension": np.dtype(np.bool_),  # draws an urban employee pension (职工养老金)
         "enterprise_rep": np.dtype(np.bool_),   # legal representative (法定代表人)
         "business_premises": np.dtype(np.bool_),
         "business_licence": np.dtype(np.bool_),
-        "tax_years": np.dtype(np.int16),     # years of tax receipts or tax-relief proof
+        "tax_years": np.dtype(np.int16),     # years of tax receipts (纳税凭证)
+        "tax_relief": np.dtype(np.bool_),    # holds proof of tax relief (减免税证明)
+        "investment": np.dtype(np.float32),  # capital the enterprise rep invested, yuan (2015)
         "school_years_local": np.dtype(np.int16),  # consecutive years schooled in Panjin
         # residence permit (居住证)
         "permit": np.dtype(np.bool_),

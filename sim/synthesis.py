@@ -380,7 +380,8 @@ def _assign_life_course(persons: Persons, status: np.ndarray, base: dict,
     persons.vocational_cert[:] = ((persons.education == TECHNICAL_SCHOOL)
                                   & (rng.random(n) < edu["vocational_cert_share"]))
 
-    working_age = (age >= 18) & (age < np.where(sex == 1, 60, 55))
+    retirement_age = np.where(sex == 1, 60, 55)  # noqa: PLR2004 - as life_course.work
+    working_age = (age >= 18) & (age < retirement_age)  # noqa: PLR2004 - school-leaving age
     table = np.array([emp["local_urban"], emp["local_rural_home"], emp["local_rural_away"],
                       emp["migrant"]])
     persons.employment[:] = np.where(working_age, choice_by_group(rng, table, group), NOT_WORKING)
@@ -388,14 +389,20 @@ def _assign_life_course(persons: Persons, status: np.ndarray, base: dict,
     contract_p = np.where(group == MIGRANT_LIAONING, emp["labour_contract_migrant"],
                           emp["labour_contract_local"])
     persons.labour_contract[:] = employee & (rng.random(n) < contract_p)
+    persons.legal_person_employer[:] = employee & (rng.random(n)
+                                                   < emp["legal_person_employer_share"])
     working = np.isin(persons.employment, (EMPLOYED, SELF_EMPLOYED))
-    work_span = np.maximum(age - 18, 0)
+    work_span = np.maximum(age - 18, 0)  # noqa: PLR2004 - school-leaving age
     persons.job_years[:] = np.where(
         working, np.minimum(rng.exponential(emp["mean_job_years"], n), work_span), 0)
     insured_p = np.where(persons.labour_contract, emp["insured_with_contract"],
                          emp["insured_without_contract"])
-    insured = working & (rng.random(n) < insured_p)
-    persons.insurance_years[:] = np.where(insured, persons.job_years, 0)
+    persons.insured[:] = working & (rng.random(n) < insured_p)
+    low, high = base["pension"]["contribution_density"]
+    career = np.floor(work_span * rng.uniform(low, high, n))
+    persons.insurance_years[:] = np.where(persons.insured,
+                                          np.maximum(career, persons.job_years), 0)
+    _assign_pensions(persons, group, retirement_age, base["pension"], rng)
     rep = ((persons.employment == SELF_EMPLOYED)
            & (rng.random(n) < emp["enterprise_rep_share_of_self_employed"]))
     persons.enterprise_rep[:] = rep
@@ -403,9 +410,31 @@ def _assign_life_course(persons: Persons, status: np.ndarray, base: dict,
     persons.business_premises[:] = licensed
     persons.business_licence[:] = licensed
     persons.tax_years[:] = np.where(licensed, np.minimum(persons.job_years, 10), 0)
+    persons.tax_relief[:] = licensed & (rng.random(n) < emp["tax_relief_share"])
+    persons.investment[:] = np.where(
+        rep, rng.lognormal(np.log(emp["investment_median"]), emp["investment_sigma"], n), 0.0)
     in_school = (age >= 6) & (age < 18)
     persons.school_years_local[:] = np.where(
         in_school, np.minimum(age - 6, persons.residence_years), 0)
+
+
+def _assign_pensions(persons: Persons, group: np.ndarray, retirement_age: np.ndarray,
+                     pension: dict, rng: np.random.Generator) -> None:
+    """Retirees (past retirement age, or not working past the early-retirement age): an
+    employee pension (职工养老金) for a share by status, with a frozen record of cumulative
+    contribution years (累计缴费年限) between the minimum and their working span; the others
+    have no employee contribution record."""
+    n = len(persons)
+    retired = ((persons.age >= retirement_age)
+               | (persons.employment == NOT_WORKING)
+               & (persons.age >= pension["early_retirement_age"]))
+    share = np.asarray(pension["employee_pension_share"], float)[group]
+    pensioner = retired & (rng.random(n) < share)
+    least = pension["minimum_contribution_years"]
+    most = np.maximum(retirement_age - 18, least)  # noqa: PLR2004 - school-leaving age
+    years = least + np.floor(rng.random(n) * (most - least + 1))
+    persons.employee_pension[:] = pensioner
+    persons.insurance_years[retired] = np.where(pensioner[retired], years[retired], 0)
 
 
 def _assign_households(persons: Persons, households: Households,

@@ -77,7 +77,7 @@ def test_town_clause_4(case, columns, overrides, fails):
 # ------------------------------------------------------- clause 五: urban districts
 
 UD = {"place": URBAN_DISTRICT, "employment": EMPLOYED, "labour_contract": True,
-      "job_years": 1, "residence_years": 1, "insurance_years": 1}
+      "job_years": 1, "residence_years": 1, "insured": True, "insurance_years": 1}
 UD_YEARS = {"policy.urban_district.job_years": 1, "policy.urban_district.residence_years": 1}
 
 UD_CASES = [
@@ -92,10 +92,14 @@ UD_CASES = [
     ("not working", {"employment": NOT_WORKING, "labour_contract": False}, {}, ["stable_job"]),
     ("employee without contract", {"labour_contract": False}, {}, ["stable_job"]),
     ("too new a job", {"job_years": 0}, {}, ["job_years"]),
-    ("not insured", {"insurance_years": 0}, {}, ["social_insurance"]),
+    ("not insured", {"insured": False, "insurance_years": 0}, {}, ["social_insurance"]),
+    ("lost the insured job: 5 cumulative years, not contributing now",
+     {"insured": False, "insurance_years": 5}, {}, ["social_insurance"]),
+    ("re-insured after a break: 3 cumulative years, 3 asked", {"insurance_years": 3},
+     {"policy.urban_district.insurance_years": 3}, []),
     ("insured 1 year, 3 asked", {}, {"policy.urban_district.insurance_years": 3},
      ["social_insurance"]),
-    ("no insurance asked", {"insurance_years": 0},
+    ("no insurance asked", {"insured": False, "insurance_years": 0},
      {"policy.urban_district.insurance_years": 0}, []),
     ("no job asked", {"employment": NOT_WORKING, "labour_contract": False, "job_years": 0},
      {"policy.urban_district.requires_stable_job": False}, []),
@@ -120,7 +124,7 @@ def test_urban_district_years_are_capped_at_3():
 # ------------------------------------------------------------- clause 六: talent
 
 TALENT = {"education": COLLEGE, "employment": EMPLOYED, "labour_contract": True,
-          "place": VILLAGE}
+          "legal_person_employer": True, "place": VILLAGE}
 
 TALENT_CASES = [
     ("college graduate on contract", {}, {}, []),
@@ -132,8 +136,11 @@ TALENT_CASES = [
      {"policy.talent.technical_school_with_certificate": False}, ["education"]),
     ("senior high school only", {"education": SENIOR}, {}, ["education"]),
     ("employee without contract", {"labour_contract": False}, {}, ["labour_contract"]),
-    ("self-employed", {"employment": SELF_EMPLOYED, "labour_contract": False}, {},
-     ["labour_contract"]),
+    ("contract with an individual business (个体工商户)", {"legal_person_employer": False}, {},
+     ["legal_person_employer"]),
+    ("self-employed", {"employment": SELF_EMPLOYED, "labour_contract": False,
+                       "legal_person_employer": False}, {},
+     ["labour_contract", "legal_person_employer"]),
     ("lives outside Panjin", {"area": OUTSIDE}, {}, ["lives_in_panjin"]),
 ]
 
@@ -156,13 +163,15 @@ INVESTMENT_CASES = [
     ("not a legal representative", {"enterprise_rep": False}, {}, ["enterprise_rep"]),
     ("no premises", {"business_premises": False}, {}, ["business_premises"]),
     ("no licence", {"business_licence": False}, {}, ["business_licence"]),
-    ("no tax record yet", {"tax_years": 0}, {}, ["tax_years"]),
-    ("minimum set, investment below it", {},
-     {"policy.investment.min_investment": 1e6,
-      "policy.investment.min_investment_met_share": 0.0}, ["min_investment"]),
-    ("minimum set, investment meets it", {},
-     {"policy.investment.min_investment": 1e6,
-      "policy.investment.min_investment_met_share": 1.0}, []),
+    ("no tax record yet", {"tax_years": 0}, {}, ["tax_record"]),
+    ("no tax receipts, proof of tax relief", {"tax_years": 0, "tax_relief": True}, {}, []),
+    ("one year of receipts, two asked", {}, {"policy.investment.tax_years": 2},
+     ["tax_record"]),
+    ("minimum set, investment below it", {"investment": 999_999.0},
+     {"policy.investment.min_investment": 1e6}, ["min_investment"]),
+    ("minimum set, investment meets it", {"investment": 1e6},
+     {"policy.investment.min_investment": 1e6}, []),
+    ("no minimum, nothing invested", {"investment": 0.0}, {}, []),
 ]
 
 
@@ -172,16 +181,6 @@ def test_investment_clause_7(case, columns, overrides, fails):
     e = el.investment(make_state(**{**INVESTOR, **columns}), params(**overrides))
     assert failed(e) == fails
     assert e.passed[0] == (not fails)
-
-
-def test_minimum_investment_share_is_stable_per_person():
-    state = make_state(20000, **INVESTOR)
-    state.persons.id[:] = np.arange(20000)
-    p = params(**{"policy.investment.min_investment": 1e6,
-                  "policy.investment.min_investment_met_share": 0.3})
-    first = el.investment(state, p).passed
-    assert first.mean() == pytest.approx(0.3, abs=0.02)
-    assert (el.investment(state, p).passed == first).all()
 
 
 # ----------------------------------------------------- dated parameters by year

@@ -98,7 +98,7 @@ def test_permit_conditions_follow_years_and_household():
     # A holder with 2 years of residence and 1 of insurance; a child of the same household
     # without insurance of its own; a holder who arrived this year.
     s = migrants(3, permit=True, household=[0, 0, 1], residence_years=[2, 0, 0],
-                 insurance_years=[1, 0, 0], age=[35, 5, 35])
+                 insured=[True, False, False], insurance_years=[1, 0, 0], age=[35, 5, 35])
     assert sv.entitled(s, p, "housing_security").tolist() == [True, True, False]
     assert sv.entitled(s, p, "medical_insurance").tolist() == [True, True, True]  # immediate
     assert not sv.entitled(s, p, "residents_pension").any()  # follows the hukou
@@ -148,10 +148,11 @@ def test_incremental_cost_of_settlers():
     moves from the rural to the urban 低保 standard."""
     p = params()
     ps = p.services.minimum_living_allowance
-    moved = make_state(1, settled_year=2018, origin=PANJIN, age=40, insurance_years=5)
+    moved = make_state(1, settled_year=2018, origin=PANJIN, age=40, insured=True,
+                       insurance_years=5)  # household income 0: below every 低保 standard
     flows = sv.step(moved, p)
     urban = ps.take_up * ps.unit_cost[0]
-    rural = ps.take_up_rural * ps.unit_cost_rural[0]
+    rural = ps.take_up * ps.unit_cost_rural[0]
     assert flows["incremental_cost", "minimum_living_allowance"].sum() == pytest.approx(
         (urban - rural) * sv.growth_factor(ps, YEAR))
     assert flows["incremental_cost", "medical_insurance"].sum() == 0

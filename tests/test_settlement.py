@@ -156,7 +156,7 @@ def test_registration_place_of_talent():
 
 def test_renter_without_consent_cannot_settle_without_clause_9():
     state = make_state(tenure=RENT, place=URBAN_DISTRICT, employment=SELF_EMPLOYED,
-                       insurance_years=1)
+                       insured=True, insurance_years=1)
     assert not settle(state, **{"policy.community_collective_household": False}).movers.any()
     d = settle(state)
     assert d.channel[0] == URBAN_DISTRICT_CHANNEL
@@ -212,5 +212,5 @@ def test_parent_applicant_when_head_already_urban():
 
 def test_college_graduate_is_talent_only_outside_towns():
     state = make_state(place=VILLAGE, education=COLLEGE, employment=EMPLOYED,
-                       labour_contract=True)
+                       labour_contract=True, legal_person_employer=True)
     assert settle(state).channel[0] == TALENT

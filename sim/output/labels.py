@@ -94,7 +94,8 @@ SERVICES: dict[str, tuple[str, str]] = {
     "housing_security": ("Housing security", "住房保障"),
     "elderly_services": ("Elderly services", "养老服务"),
     "public_culture": ("Public culture", "公共文化服务"),
-    "urban_infrastructure": ("Urban infrastructure", "城镇基础设施"),
+    "urban_infrastructure": ("Urban infrastructure (one-time, per settler)",
+                             "城镇基础设施(一次性)"),
 }
 
 PAYERS: dict[str, tuple[str, str]] = {

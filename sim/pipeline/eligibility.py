@@ -26,8 +26,11 @@ Readings of the text that the code relies on (also in docs of `policy.toml`):
   applicant's own residence.
 - A renter can only register where the landlord consents, unless clause 九 is
   in force (then the community collective household takes them).
-- Counts of years (job, residence, insurance, tax) include the current year,
-  so "enrolled in urban social insurance" is ``insurance_years >= 1``.
+- Counts of years (job, residence, insurance, tax) include the current year.
+- Clause 五's insurance condition reads 国发〔2014〕25号's 参加城镇社会保险年限 (years of
+  participation, not continuous years): the person contributes now (``insured``) and
+  has at least ``urban_district.insurance_years`` cumulative contribution years
+  (累计缴费年限, which a lost job does not reset); 0 asks no insurance at all.
 """
 
 from __future__ import annotations
@@ -144,8 +147,8 @@ def urban_district(state: State, p: Any) -> Eligibility:
 
     The three year-thresholds are scenario parameters of 0–3: 居住证暂行条例 Art. 16 lets a city
     whose urban districts hold 0.5–1 million people (Panjin's class, our reading) ask at most
-    3 years of insurance; ``insurance_years = 1`` means "enrolled" (counts include this year),
-    0 asks no insurance at all.
+    3 years of insurance; ``insurance_years = 1`` means "enrolled now" (counts include this
+    year), more means enrolled now with that many cumulative years; 0 asks no insurance.
     """
     persons = state.persons
     ud = p.policy.urban_district
@@ -159,14 +162,16 @@ def urban_district(state: State, p: Any) -> Eligibility:
     if ud.requires_stable_job:
         holds["stable_job"] = stable_job(persons)
         holds["job_years"] = persons.job_years >= ud.job_years
-    holds["social_insurance"] = persons.insurance_years >= ud.insurance_years
+    holds["social_insurance"] = (ud.insurance_years <= 0) | (
+        persons.insured & (persons.insurance_years >= ud.insurance_years))
     return Eligibility.of(holds)
 
 
 def talent(state: State, p: Any) -> Eligibility:
     """Clause 六: a graduate of college or technical secondary school (大中专; 技校/职高 only with
-    a primary vocational qualification 初级工及以上职业资格) hired on a labour contract by a
-    legal-person employer. Settles alone (本人落户)."""
+    a primary vocational qualification 初级工及以上职业资格) formally hired (正式聘用) by a
+    legal-person employer (法人单位; an individual business 个体工商户 is not one) on a labour
+    contract filed with the HR bureau. Settles alone (本人落户)."""
     persons = state.persons
     tp = p.policy.talent
     qualifying = _codes(tp.education, EDUCATION)
@@ -177,43 +182,30 @@ def talent(state: State, p: Any) -> Eligibility:
     else:
         education_ok = np.isin(persons.education, qualifying)
         cert_ok = np.ones(len(persons), bool)
+    employee = persons.employment == EMPLOYED
     return Eligibility.of({
         **_open_to(persons),
         "education": education_ok,
         "vocational_cert": cert_ok,
-        "labour_contract": (persons.employment == EMPLOYED) & persons.labour_contract,
+        "labour_contract": employee & persons.labour_contract,
+        "legal_person_employer": employee & persons.legal_person_employer,
     })
-
-
-def _stable_uniform(ids: np.ndarray) -> np.ndarray:
-    """A fixed pseudo-random number in [0, 1) per person id (splitmix64), so the same persons
-    meet an unobserved threshold every year without drawing from the run's stream."""
-    z = ids.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
 
 
 def investment(state: State, p: Any) -> Eligibility:
     """Clause 七: legal representative (法定代表人) of an enterprise with fixed premises, a business
-    licence and 1+ year of tax receipts or tax relief; no minimum investment (取消投资金额的限制).
-
-    The population has no investment amounts: when a scenario sets a minimum, a fixed share
-    ``min_investment_met_share`` of enterprise representatives (the same persons every year)
-    is taken to meet it (assumption).
-    """
+    licence and 1+ year of tax receipts *or* proof of tax relief (纳税凭证或减免税证明); no minimum
+    investment (取消投资金额的限制). A scenario's minimum (before 2016) is compared with the
+    capital the representative invested (``investment``)."""
     persons = state.persons
     ip = p.policy.investment
-    meets_minimum = ((ip.min_investment <= 0)
-                     | (_stable_uniform(persons.id) < ip.min_investment_met_share))
     return Eligibility.of({
         **_open_to(persons),
         "enterprise_rep": persons.enterprise_rep,
         "business_premises": persons.business_premises,
         "business_licence": persons.business_licence,
-        "tax_years": persons.tax_years >= ip.tax_years,
-        "min_investment": meets_minimum,
+        "tax_record": (persons.tax_years >= ip.tax_years) | persons.tax_relief,
+        "min_investment": (ip.min_investment <= 0) | (persons.investment >= ip.min_investment),
     })
 
 

@@ -1,10 +1,17 @@
 """Step 3, life-course transitions: school, work, contracts, insurance, enterprises.
 
 Counters that the settlement rules read (years in a job, of social insurance
-参保年限, of tax records, of local schooling) advance here. A lost job restarts
-the job and insurance counts (contributions stop, so the continuous years the
-rules ask for start again); at retirement the insurance years are kept, frozen,
-as the record a pension is based on.
+参保年限, of tax records, of local schooling) advance here.
+
+Social insurance has two parts, as in the pension record: ``insured`` says
+whether a person contributes now (在保, ended by job loss and retirement), and
+``insurance_years`` counts contribution years cumulatively (累计缴费年限: not reset
+on job loss, frozen at retirement). At retirement age 15 cumulative years
+(``pension.minimum_contribution_years``) give an employee pension (职工养老金).
+Employees with a labour contract are enrolled by their employer; the
+self-employed and informal workers may enrol as flexibly employed persons
+(灵活就业人员参保). Farmers leave farming for non-farm jobs (much faster once they
+live in a town) and stop farming at ``work.farming_stop_age``.
 """
 
 from __future__ import annotations
@@ -16,9 +23,11 @@ import numpy as np
 from sim.pipeline import Flows
 from sim.population import (
     EMPLOYED,
+    FARMING,
     NOT_WORKING,
     SELF_EMPLOYED,
     TECHNICAL_SCHOOL,
+    URBAN_PLACES,
     Persons,
     State,
 )
@@ -47,42 +56,82 @@ def leave_school(state: State, lc: Any, rng: np.random.Generator) -> None:
     persons.vocational_cert[leaving] = (persons.education[leaving] == TECHNICAL_SCHOOL) & certified
 
 
-def work_transitions(state: State, lc, rng: np.random.Generator) -> None:
-    """Jobs found and lost, contracts, insurance enrolment, retirement."""
-    p, w = state.persons, lc.work
-    n = len(p)
-    u = rng.random((7, n))  # one independent draw per decision
-    working = np.isin(p.employment, (EMPLOYED, SELF_EMPLOYED))
-    retired = p.age >= retirement_age(p.sex, w)
-    of_age = (p.age >= lc.schooling.ages[1]) & ~retired
+def retire(persons: Persons, lc: Any) -> np.ndarray:
+    """Workers past retirement age stop work (farmers at ``farming_stop_age``); everyone past
+    retirement age stops contributing, and those with enough cumulative contribution years
+    draw an employee pension. Returns who stopped working this year."""
+    w = lc.work
+    past_age = persons.age >= retirement_age(persons.sex, w)
+    stops = (np.isin(persons.employment, (EMPLOYED, SELF_EMPLOYED)) & past_age
+             | (persons.employment == FARMING) & (persons.age >= w.farming_stop_age))
+    persons.insured[past_age] = False
+    persons.employee_pension |= past_age & (
+        persons.insurance_years >= lc.pension.minimum_contribution_years)
+    return stops
 
-    loses = working & (u[0] < w.job_loss_rate) & ~retired
-    retires = working & retired
-    stops = loses | retires
-    p.employment[stops] = NOT_WORKING
-    p.job_years[stops] = 0
-    p.labour_contract[stops] = False
-    p.enterprise_rep[stops] = p.business_premises[stops] = p.business_licence[stops] = False
-    p.tax_years[stops] = 0
-    p.insurance_years[loses] = 0  # contributions stop: continuity is broken
 
-    finds = (p.employment == NOT_WORKING) & of_age & ~stops & (u[1] < w.entry_rate)
-    self_emp = u[2] < w.self_employed_share
-    p.employment[finds] = np.where(self_emp[finds], SELF_EMPLOYED, EMPLOYED)
-    p.labour_contract[finds] = ~self_emp[finds] & (u[3][finds] < w.contract_share_new_jobs)
+def end_jobs(persons: Persons, stops: np.ndarray) -> None:
+    """Job, contract and enterprise of the persons in ``stops`` end; so do their
+    contributions (``insured``), but not their cumulative contribution years."""
+    persons.employment[stops] = NOT_WORKING
+    persons.job_years[stops] = 0
+    persons.labour_contract[stops] = persons.legal_person_employer[stops] = False
+    persons.insured[stops] = False
+    persons.enterprise_rep[stops] = False
+    persons.business_premises[stops] = persons.business_licence[stops] = False
+    persons.tax_years[stops] = 0
+    persons.tax_relief[stops] = False
+    persons.investment[stops] = 0.0
 
-    employee = p.employment == EMPLOYED
-    p.labour_contract |= employee & ~finds & (u[4] < w.contract_rate)
-    enrol = p.labour_contract & (p.insurance_years == 0) & (u[5] < w.insurance_enrolment_rate)
-    insured = (p.insurance_years > 0) | enrol
-    still_working = np.isin(p.employment, (EMPLOYED, SELF_EMPLOYED))
-    p.insurance_years[insured & still_working] += 1
-    p.job_years[still_working & ~finds] += 1
 
-    founds = ((p.employment == SELF_EMPLOYED) & ~p.enterprise_rep
-              & (u[6] < lc.enterprise.founding_rate))
-    p.enterprise_rep[founds] = p.business_premises[founds] = p.business_licence[founds] = True
-    p.tax_years[p.business_licence & ~founds] += 1
+def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
+    """Jobs found, left and lost, contracts, insurance enrolment, retirement, enterprises."""
+    persons, w = state.persons, lc.work
+    n = len(persons)
+    (job_loss, job_entry, self_employment, contract_at_hire, contract_later, legal_person,
+     employer_enrolment, flexible_enrolment, farm_exit, founding, tax_relief,
+     ) = rng.random((11, n))
+    of_working_age = ((persons.age >= lc.schooling.ages[1])
+                      & (persons.age < retirement_age(persons.sex, w)))
+
+    retires = retire(persons, lc)
+    non_farm = np.isin(persons.employment, (EMPLOYED, SELF_EMPLOYED))
+    loses = non_farm & ~retires & (job_loss < w.job_loss_rate)
+    stops = retires | loses
+    end_jobs(persons, stops)
+
+    in_town = np.isin(persons.place, URBAN_PLACES)
+    leaves_farm = ((persons.employment == FARMING) & ~stops & of_working_age
+                   & (farm_exit < np.where(in_town, w.farming_exit_rate_in_town,
+                                           w.farming_exit_rate)))
+    end_jobs(persons, leaves_farm)
+    finds = (leaves_farm | (persons.employment == NOT_WORKING) & of_working_age & ~stops
+             & (job_entry < w.entry_rate))
+    self_employed = self_employment < w.self_employed_share
+    persons.employment[finds] = np.where(self_employed[finds], SELF_EMPLOYED, EMPLOYED)
+    hired = finds & ~self_employed
+    persons.labour_contract[hired] = contract_at_hire[hired] < w.contract_share_new_jobs
+    persons.legal_person_employer[hired] = legal_person[hired] < w.legal_person_employer_share
+
+    employee = persons.employment == EMPLOYED
+    persons.labour_contract |= employee & ~finds & (contract_later < w.contract_rate)
+    working = employee | (persons.employment == SELF_EMPLOYED)
+    uninsured = working & ~persons.insured
+    persons.insured |= uninsured & np.where(
+        persons.labour_contract, employer_enrolment < w.insurance_enrolment_rate,
+        flexible_enrolment < w.flexible_enrolment_rate)
+    persons.insurance_years[persons.insured] += 1
+    persons.job_years[working & ~finds] += 1
+
+    e = lc.enterprise
+    founds = (persons.employment == SELF_EMPLOYED) & ~persons.enterprise_rep & (
+        founding < e.founding_rate)
+    persons.enterprise_rep[founds] = True
+    persons.business_premises[founds] = persons.business_licence[founds] = True
+    persons.tax_relief[founds] = tax_relief[founds] < e.tax_relief_share
+    persons.investment[founds] = rng.lognormal(np.log(e.investment_median),
+                                               e.investment_sigma, int(founds.sum()))
+    persons.tax_years[persons.business_licence & ~founds] += 1
 
 
 def step(state: State, p, rng: np.random.Generator) -> Flows:

@@ -36,7 +36,19 @@ import numpy as np
 
 from sim.areas import load_areas
 from sim.pipeline import Flows, area_index, sum_by_area
-from sim.population import EMPLOYED, NONE, OUTSIDE, PANJIN, RENT, URBAN_PLACES, VILLAGE, State
+from sim.population import (
+    CHILD,
+    EMPLOYED,
+    HEAD,
+    NONE,
+    OUTSIDE,
+    PANJIN,
+    RENT,
+    SPOUSE,
+    URBAN_PLACES,
+    VILLAGE,
+    State,
+)
 
 SERVICES = ("compulsory_education", "senior_secondary", "vocational_training",
             "employment_services", "medical_insurance", "basic_public_health",
@@ -63,30 +75,48 @@ def status_of(state: State) -> np.ndarray:
 def counterfactual_status(state: State) -> np.ndarray:
     """Status had the reform changed nobody's: settlers back to their pre-settlement
     status (rural Panjin hukou if their hukou came from Panjin, else non-local without
-    a permit) and permit holders without the permit (clauses 四–七, 十一, 十五)."""
+    a permit), children born to settlers after they settled likewise (their hukou follows
+    a parent's, 随父母落户, and their ``origin`` is that parent's), and permit holders
+    without the permit (clauses 四–七, 十一, 十五)."""
     t = state.persons
     s = status_of(state)
-    settled = t.settled_year != NONE
-    s[settled] = np.where(t.origin[settled] == PANJIN, LOCAL_RURAL, NO_PERMIT)
+    changed = (t.settled_year != NONE) | born_to_settlers(state)
+    s[changed] = np.where(t.origin[changed] == PANJIN, LOCAL_RURAL, NO_PERMIT)
     s[s == PERMIT] = NO_PERMIT
     return s
 
 
-def household_max(state: State, column: str) -> np.ndarray:
-    """The largest value of a person column in each person's household, per person."""
+def born_to_settlers(state: State) -> np.ndarray:
+    """Children (not settlers themselves) with a Panjin hukou, born in or after the year in
+    which a parent in their household (head or spouse) settled through a channel."""
+    t = state.persons
     groups = state.by_household
-    return groups.project(groups.max(getattr(state.persons, column).astype(np.int64), empty=0))
+    settled_parent = (t.settled_year != NONE) & np.isin(t.role, (HEAD, SPOUSE))
+    never = np.iinfo(np.int16).max
+    first_settled = groups.project(groups.min(np.where(settled_parent, t.settled_year, never),
+                                              empty=never))
+    return ((t.role == CHILD) & (t.settled_year == NONE) & (t.hukou_area != OUTSIDE)
+            & (state.year - t.age >= first_settled))
+
+
+def household_max(state: State, values: np.ndarray) -> np.ndarray:
+    """The largest of ``values`` (one per person) in each person's household, per person."""
+    groups = state.by_household
+    return groups.project(groups.max(values.astype(np.int64), empty=0))
 
 
 def permit_conditions_met(state: State, p: Params) -> np.ndarray:
     """Whether the years conditions of clause 十一 are met for the conditional services.
 
     Family-based services (assistance, housing) follow the best-placed member of the
-    household, so children and dependants qualify through the applicant.
+    household, so children and dependants qualify through the applicant. Insurance counts
+    for a member who contributes now, with their cumulative contribution years.
     """
     rp = p.policy.residence_permit
-    return ((household_max(state, "residence_years") >= rp.conditional_residence_years)
-            & (household_max(state, "insurance_years") >= rp.conditional_insurance_years))
+    t = state.persons
+    return ((household_max(state, t.residence_years) >= rp.conditional_residence_years)
+            & (household_max(state, np.where(t.insured, t.insurance_years, 0))
+               >= rp.conditional_insurance_years))
 
 
 def _check_names(names: Sequence[str], where: str) -> None:
@@ -143,14 +173,25 @@ def rural_standard(state: State, status: np.ndarray) -> np.ndarray:
 # Status-independent conditions of use beyond age (who is a user if entitled).
 def _no_employee_insurance(state: State, ps: Params) -> np.ndarray:
     """City–rural residents' medical insurance (城乡居民医保) covers those outside the
-    urban employees' scheme (clause 十三)."""
-    return state.persons.insurance_years == 0
+    urban employees' scheme (clause 十三): neither contributing now nor an employee
+    pensioner (retirees keep the employees' medical insurance)."""
+    t = state.persons
+    return ~(t.insured | t.employee_pension)
 
 
 def _no_employee_pension(state: State, ps: Params) -> np.ndarray:
-    """The residents' basic pension (城乡居民基础养老金) goes to those without the
-    contribution years of an employee pension."""
-    return state.persons.insurance_years < ps.employee_pension_years
+    """The residents' basic pension (城乡居民基础养老金) goes to those without an employee
+    pension (职工养老金)."""
+    return ~state.persons.employee_pension
+
+
+def _income_below_standard(state: State, ps: Params) -> np.ndarray:
+    """The minimum living allowance (低保) is means-tested: household income per person
+    below the standard of the place of residence (urban in towns, rural in villages),
+    whatever the hukou, so settling changes who is entitled, not who is poor."""
+    standard = np.where(state.persons.place == VILLAGE, ps.income_standard_rural,
+                        ps.income_standard)
+    return state.income_per_person() < standard
 
 
 def _renting_with_stable_job(state: State, ps: Params) -> np.ndarray:
@@ -164,13 +205,15 @@ def _renting_with_stable_job(state: State, ps: Params) -> np.ndarray:
 
 
 def _settling_this_year(state: State, ps: Params) -> np.ndarray:
-    """The one-time urban infrastructure cost falls in the year of settling."""
+    """The one-time urban infrastructure cost (yuan per settler, once) falls in the year of
+    settling."""
     return state.persons.settled_year == state.year
 
 
 CONDITIONS: dict[str, Callable[[State, Params], np.ndarray]] = {
     "medical_insurance": _no_employee_insurance,
     "residents_pension": _no_employee_pension,
+    "minimum_living_allowance": _income_below_standard,
     "housing_security": _renting_with_stable_job,
     "urban_infrastructure": _settling_this_year,
 }

@@ -9,6 +9,7 @@ an earlier run — is one line on stderr and exit code 2; never a traceback.
     hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh]
     hukou-sim explain SCENARIO.toml --year Y [--agent ID] [--scale F] [--seed N]
     hukou-sim calibrate [SCENARIO.toml] [--scale F] [--seeds N] [--out DIR]
+    hukou-sim explore [SCENARIO.toml] [--host H] [--port N] [--scale F] [--seed N] [--lang en|zh]
 """
 
 from __future__ import annotations
@@ -198,6 +199,33 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    from sim.explore.server import ExploreConfig, bind, is_loopback, serve, url_of
+
+    scenario = load_scenario(args.scenario)  # a broken file fails here, in one line
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as e:
+        raise UsageError(f"hukou-sim explore: cannot listen on {args.host}:{args.port}: "
+                         f"{e.strerror or e} (choose another --port, or --port 0 for a free "
+                         "one)") from None
+    if not is_loopback(args.host):
+        print(f"hukou-sim explore: warning: listening on {args.host}, not only on this "
+              "machine: anyone who reaches this address can run the model and save scenario "
+              f"files into {args.save_dir}; there is no login", file=sys.stderr)
+    config = ExploreConfig(scenario=args.scenario, lang=args.lang or scenario.lang,
+                           scale=args.scale, seed=args.seed, save_dir=args.save_dir)
+    announce = (f"hukou-sim explore: {scenario.name} at {url_of(sock)} (scale {args.scale}; "
+                "Ctrl-C stops)")
+    try:
+        serve(config, sock, announce)
+    except KeyboardInterrupt:
+        print("hukou-sim explore: stopped", file=sys.stderr)
+    finally:
+        sock.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hukou-sim", description="Panjin hukou-reform scenario simulator "
                      "(盘政发〔2015〕53号): population, public-service cost and transfers.")
@@ -256,6 +284,26 @@ def build_parser() -> argparse.ArgumentParser:
                            "replaced, and the old one kept in the report folder)")
     calibrate.add_argument("--quiet", action="store_true")
     calibrate.set_defaults(func=cmd_calibrate)
+
+    explore = sub.add_parser("explore", help="move the policy levers and watch the city in "
+                             "the browser (a local web page)")
+    explore.add_argument("scenario", nargs="?", default="scenarios/reform_2015.toml",
+                         help="scenario to start from (default: the reform as written); the "
+                         "page also offers the other scenario files of its folder")
+    explore.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on (default 127.0.0.1: this machine only)")
+    explore.add_argument("--port", type=_number(int, "a port number", lambda v: 0 <= v < 65536,
+                                                "from 0 to 65535"), default=8765,
+                         help="port (default 8765; 0 picks a free one)")
+    explore.add_argument("--scale", type=_scale, default=0.01,
+                         help="fraction of the city simulated (default 0.01: a year in well "
+                         "under a second)")
+    explore.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
+    explore.add_argument("--lang", choices=("en", "zh"),
+                         help="language of the page (default: the scenario's)")
+    explore.add_argument("--save-dir", default="results/explore",
+                         help="folder for scenario files saved from the page")
+    explore.set_defaults(func=cmd_explore)
     return parser
 
 

@@ -38,7 +38,6 @@ from sim.explain import explain
 from sim.explore import levers as lv
 from sim.model import UrbanizationModel
 from sim.pipeline import indicators, intention
-from sim.population import HEAD, OUTSIDE
 from sim.runner import replicate_seeds
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -204,8 +203,7 @@ class ExplorerModel(mesa.Model):
     def _sample_person(self) -> int:
         """The head of a migrant household living in Panjin, drawn with the model's rng."""
         persons = self.city.state.persons
-        pool = persons.id[(persons.area != OUTSIDE) & (persons.hukou_area == OUTSIDE)
-                          & (persons.role == HEAD)]
+        pool = persons.id[self.city.state.migrant_heads()]
         if not len(pool):
             pool = persons.id
         return int(self.rng.choice(pool))

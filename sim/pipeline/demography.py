@@ -1,25 +1,38 @@
-"""Step 2, demography (人口变动): ageing, deaths, births, new households.
+"""Step 2, demography (人口变动): ageing, deaths, births, partnering (婚配) and new households.
 
-Mortality is a Gompertz–Makeham law by sex with an infant term; fertility an
-age schedule scaled to a total fertility rate; both in
-``sim/data/parameters/demography.toml`` with their sources. A newborn takes a
-Panjin parent's hukou when either parent has one (the mother's first): since
-2016 a child may register with either parent (随父随母), so a Panjin parent's
-hukou is what a family in Panjin would choose.
+- **Mortality** is a life table by age and sex: a published age pattern of
+  death rates (5-year groups) scaled so that the table's life expectancy at
+  birth is the published one (`mortality_level`), plus infant mortality.
+- **Fertility** is a published age pattern scaled to a total fertility rate
+  for all women; births go to married women at the rate that keeps the total
+  (`birth_probability`).
+- **Partnering** pairs single adults of any household role living in the
+  same area, by age (`find_couples`); the couple lives in the household of the
+  partner who heads one, else in a new household (`move_in_together`).
+
+A newborn takes a Panjin parent's hukou when either parent has one (the
+mother's first): since 2016 a child may register with either parent (随父随母).
+All numbers are in ``sim/data/parameters/demography.toml`` with their sources.
 
 Example
 -------
 >>> import numpy as np
 >>> from sim.scenario import load_defaults
->>> p = load_defaults().at(2016)
->>> q = death_probability(np.array([0, 40, 80]), np.array([0, 0, 0]), p.demography)
->>> bool(q[2] > q[1])
+>>> d = load_defaults().at(2016).demography
+>>> q = death_probability(np.array([1, 40, 80]), np.array([0, 0, 0]), d)
+>>> bool(q[0] < q[1] < q[2])
+True
+>>> round(life_expectancy(0, d), 1) == d.mortality.life_expectancy_female
 True
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 import numpy as np
+from scipy.optimize import brentq
 
 from sim.areas import load_areas
 from sim.pipeline import Flows, per_area
@@ -35,32 +48,114 @@ from sim.population import (
     copy_land_rights,
 )
 
-FERTILE_AGES = (15, 50)
+GROUP_WIDTH = 5  # the published tables use 5-year age groups
+LIFE_TABLE_END = 110  # oldest age of the life table; the open group's rate applies above 100
+PER_MILLE = 1000.0
+FEMALE, MALE = 0, 1
 
 
-def death_probability(age: np.ndarray, sex: np.ndarray, d) -> np.ndarray:
-    """Probability of dying within the year, by age and sex (``d`` = demography params)."""
-    a = np.where(sex == 1, d.mortality.gompertz_male, d.mortality.gompertz_female)
-    hazard = d.mortality.background + a * np.exp(d.mortality.gompertz_slope * age)
-    hazard = hazard + np.where(age == 0, d.mortality.infant, 0.0)
-    return 1.0 - np.exp(-hazard)
+def group_of(age: np.ndarray, first_age: int, n_groups: int) -> np.ndarray:
+    """Index of the 5-year group of each age (groups start at ``first_age``; ages below
+    fall in the first group, ages above in the last, open one).
+
+    >>> group_of(np.array([3, 15, 22, 90]), 15, 7).tolist()
+    [0, 0, 1, 6]
+    """
+    return np.clip((np.asarray(age) - first_age) // GROUP_WIDTH, 0, n_groups - 1)
 
 
-def life_expectancy(sex: int, d, max_age: int = 110) -> float:
-    """Period life expectancy at birth implied by the mortality parameters."""
-    ages = np.arange(max_age + 1)
-    q = death_probability(ages, np.full(ages.size, sex), d)
-    survivors = np.cumprod(np.r_[1.0, 1.0 - q[:-1]])
-    return float(survivors.sum() - 0.5)
+def _pattern_rate(exact_age: np.ndarray, rates: tuple[float, ...], first_age: int) -> np.ndarray:
+    """Death rate (per person-year) at an exact age, log-linear between group midpoints."""
+    midpoints = first_age + GROUP_WIDTH * np.arange(len(rates)) + GROUP_WIDTH / 2
+    return np.exp(np.interp(exact_age, midpoints, np.log(np.asarray(rates) / PER_MILLE)))
 
 
-def birth_probability(age: np.ndarray, d) -> np.ndarray:
-    """Yearly probability that a woman of ``age`` gives birth (age schedule × TFR)."""
+def _survivors(level: float, rates: tuple[float, ...], first_age: int,
+               infant: float) -> np.ndarray:
+    """Life-table survivors l(0..LIFE_TABLE_END) of a cohort of 1 under ``level`` × pattern."""
+    ages = np.arange(1, LIFE_TABLE_END)
+    q = 1.0 - np.exp(-level * _pattern_rate(ages + 0.5, rates, first_age))
+    return np.cumprod(np.r_[1.0, 1.0 - infant, 1.0 - q])
+
+
+def _life_expectancy(level: float, rates: tuple[float, ...], first_age: int,
+                     infant: float) -> float:
+    survivors = _survivors(level, rates, first_age, infant)
+    # person-years: half a year for the year of death; infants who die live ~0.1 year
+    lived = (survivors[:-1] + survivors[1:]) / 2
+    lived[0] = survivors[1] + 0.1 * infant
+    return float(lived.sum())
+
+
+@lru_cache(maxsize=64)
+def _level(e0: float, rates: tuple[float, ...], first_age: int, infant: float) -> float:
+    return brentq(lambda k: _life_expectancy(k, rates, first_age, infant) - e0, 1e-3, 50.0)
+
+
+def mortality_level(sex: int, d: Any) -> float:
+    """Factor on the published age pattern that gives the sex's life expectancy
+    (``d`` = ``p.demography``): the table's level, solved once per parameter set."""
+    m = d.mortality
+    rates, e0 = ((m.rates_male, m.life_expectancy_male) if sex == MALE
+                 else (m.rates_female, m.life_expectancy_female))
+    return _level(float(e0), tuple(rates), int(m.first_age), float(m.infant))
+
+
+def death_probability(age: np.ndarray, sex: np.ndarray, d: Any) -> np.ndarray:
+    """Probability of dying within the year for a person of ``age`` after this year's
+    ageing (the mid-year exact age of someone who had ``age − 1`` at the start).
+    Age 0 means a newborn of this year: the infant mortality.
+    """
+    m = d.mortality
+    age = np.asarray(age)
+    out = np.empty(age.shape)
+    for s, rates in ((FEMALE, m.rates_female), (MALE, m.rates_male)):
+        mine = np.asarray(sex) == s
+        hazard = mortality_level(s, d) * _pattern_rate(age[mine], tuple(rates), m.first_age)
+        out[mine] = 1.0 - np.exp(-hazard)
+    return np.where(age == 0, m.infant, out)
+
+
+def life_expectancy(sex: int, d: Any) -> float:
+    """Period life expectancy at birth of the model's life table for ``sex`` (0 women)."""
+    m = d.mortality
+    rates = m.rates_male if sex == MALE else m.rates_female
+    return _life_expectancy(mortality_level(sex, d), tuple(rates), m.first_age, m.infant)
+
+
+def fertility_rates(d: Any) -> np.ndarray:
+    """Births per woman per year in each 5-year group (the schedule scaled to the TFR)."""
     shape = np.asarray(d.fertility.age_shape, float)
-    per_year = d.fertility.total_fertility_rate * shape / shape.sum() / 5.0
-    band = (age - FERTILE_AGES[0]) // 5
-    fertile = (age >= FERTILE_AGES[0]) & (age < FERTILE_AGES[1])
-    return np.where(fertile, per_year[np.clip(band, 0, len(shape) - 1)], 0.0)
+    return d.fertility.total_fertility_rate * shape / shape.sum() / GROUP_WIDTH
+
+
+def birth_probability(age: np.ndarray, d: Any, married_share: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """Yearly probability that a woman of ``age`` gives birth.
+
+    Without ``married_share`` it is the schedule's rate for all women; with the
+    married share of women in each group, it is the rate of a married woman,
+    ``rate / share`` (capped at 1), so that births to married women alone keep
+    the total fertility rate.
+    """
+    f = d.fertility
+    rates = fertility_rates(d)
+    if married_share is not None:
+        rates = np.minimum(np.divide(rates, married_share, out=np.zeros_like(rates),
+                                     where=married_share > 0), 1.0)
+    age = np.asarray(age)
+    fertile = (age >= f.first_age) & (age < f.first_age + GROUP_WIDTH * len(rates))
+    return np.where(fertile, rates[group_of(age, f.first_age, len(rates))], 0.0)
+
+
+def married_share_by_group(persons: Persons, women: np.ndarray, d: Any) -> np.ndarray:
+    """Weighted married share of the women in ``women`` (mask) by fertility age group."""
+    n = len(d.fertility.age_shape)
+    group = group_of(persons.age[women], d.fertility.first_age, n)
+    w = persons.weight[women].astype(float)
+    total = np.bincount(group, weights=w, minlength=n)
+    married = np.bincount(group, weights=w * persons.married[women], minlength=n)
+    return np.divide(married, total, out=np.zeros(n), where=total > 0)
 
 
 def spouse_index(persons: Persons) -> np.ndarray:
@@ -79,92 +174,171 @@ def spouse_index(persons: Persons) -> np.ndarray:
     return partner
 
 
-def newborns(state: State, mothers: np.ndarray, d, rng: np.random.Generator) -> Persons:
+def newborns(state: State, mothers: np.ndarray, d: Any, rng: np.random.Generator) -> Persons:
     """The children born this year to the women in ``mothers`` (row indices)."""
-    p = state.persons
-    partner = spouse_index(p)[mothers]
+    persons = state.persons
+    partner = spouse_index(persons)[mothers]
     father = np.where(partner >= 0, partner, mothers)
-    from_mother = p.hukou_area[mothers] >= 0
-    parent = np.where(from_mother | (p.hukou_area[father] < 0), mothers, father)
+    from_mother = persons.hukou_area[mothers] >= 0
+    parent = np.where(from_mother | (persons.hukou_area[father] < 0), mothers, father)
     n = len(mothers)
     child = Persons.empty(n)
     child.id[:] = state.next_person_id + np.arange(n)
-    child.household[:] = p.household[mothers]
-    child.weight[:] = p.weight[mothers]
+    child.household[:] = persons.household[mothers]
+    child.weight[:] = persons.weight[mothers]
     child.sex[:] = rng.random(n) < d.fertility.male_share_at_birth
     child.role[:] = CHILD
     for col in ("area", "place"):
-        getattr(child, col)[:] = getattr(p, col)[mothers]
+        getattr(child, col)[:] = getattr(persons, col)[mothers]
     for col in ("hukou_area", "hukou_urban", "origin", "village"):
-        getattr(child, col)[:] = getattr(p, col)[parent]
+        getattr(child, col)[:] = getattr(persons, col)[parent]
     return child
 
 
-def promote_heads(persons: Persons) -> None:
+def promote_heads(state: State) -> None:
     """Give every household that lost its head a new one: its oldest member."""
-    has_head = np.zeros(persons.household.max() + 1 if len(persons) else 0, bool)
-    has_head[persons.household[persons.role == HEAD]] = True
-    orphan = ~has_head[persons.household]
-    if not orphan.any():
-        return
-    rows = np.flatnonzero(orphan)
-    order = np.lexsort((-persons.age[rows], persons.household[rows]))
-    rows = rows[order]
-    first = np.r_[True, persons.household[rows][1:] != persons.household[rows][:-1]]
-    persons.role[rows[first]] = HEAD
+    persons = state.persons
+    groups = state.by_household
+    headless = ~groups.project(groups.any(persons.role == HEAD))
+    rows = np.flatnonzero(headless)
+    oldest_first = rows[np.argsort(-persons.age[rows], kind="stable")]
+    persons.role[groups.first(oldest_first)] = HEAD
 
 
-def form_households(state: State, d, rng: np.random.Generator) -> tuple[Persons, Households]:
-    """Unmarried adult children marry and set up a new household together.
+def partnering_rate(persons: Persons, d: Any) -> np.ndarray:
+    """Yearly chance that each person looks for a partner: by sex and 5-year age group
+    for single persons living in Panjin from ``households.min_age``, else 0."""
+    pr = d.partnering
+    rate = np.zeros(len(persons))
+    for s, rates in ((FEMALE, pr.rate_female), (MALE, pr.rate_male)):
+        mine = persons.sex == s
+        rate[mine] = np.asarray(rates)[group_of(persons.age[mine], pr.group_first_age,
+                                                len(rates))]
+    single = ~persons.married & (persons.area >= 0) & (persons.age >= d.households.min_age)
+    return np.where(single, rate, 0.0)
 
-    Couples are paired at random within an area; the new household lives where
-    the husband lived. Marriage does not move a hukou here (投靠 moves of a
-    spouse's hukou are left out: they do not change Panjin's registered total).
+
+def pair_by_age(men_age: np.ndarray, women_age: np.ndarray, d: Any
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Pair two groups of seekers by age: everyone sorted by age (a man's age less
+    ``age_gap``), each seeker pairs with the nearest younger unpaired seeker of the other
+    sex, as brackets close. Returns the paired positions (men, women); pairs further apart
+    than ``max_age_difference`` are dropped (both stay single this year).
+
+    A loop over the seekers of one area (a few thousand a year in the whole city): the
+    greedy nearest-neighbour matching on a line has no vectorized numpy form.
+
+    >>> from types import SimpleNamespace as NS
+    >>> d = NS(partnering=NS(age_gap=2, max_age_difference=5))
+    >>> [m.tolist() for m in pair_by_age(np.array([40, 25, 31]), np.array([29, 23]), d)]
+    [[1, 2], [1, 0]]
     """
-    p = state.persons
-    n_before = len(state.households)
-    d_h = d.households
-    willing = ((p.role == CHILD) & ~p.married & (p.area >= 0)
-               & (p.age >= d_h.min_age) & (p.age < 40)
-               & (rng.random(len(p)) < d_h.marriage_rate))
+    pr = d.partnering
+    key = np.r_[np.asarray(men_age, float) - pr.age_gap, np.asarray(women_age, float)]
+    is_man = np.arange(key.size) < len(men_age)
+    waiting: list[int] = []
+    pairs: list[tuple[int, int]] = []
+    for i in np.argsort(key, kind="stable").tolist():
+        if waiting and is_man[waiting[-1]] != is_man[i]:
+            j = waiting.pop()
+            pairs.append((j, i) if is_man[j] else (i, j))
+        else:
+            waiting.append(i)
+    man, woman = np.array(pairs, dtype=np.intp).reshape(-1, 2).T
+    close = np.abs(key[man] - key[woman]) <= pr.max_age_difference
+    return man[close], woman[close] - len(men_age)
+
+
+def find_couples(persons: Persons, d: Any, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """This year's new couples: rows of the men and of the women, pair by pair.
+
+    Single persons look for a partner at their age's rate (`partnering_rate`) and
+    pair with a seeker of the other sex in the same area (`pair_by_age`), never with
+    a member of their own household.
+    """
+    seeking = rng.random(len(persons)) < partnering_rate(persons, d)
     men, women = [], []
     for area in range(len(load_areas())):
-        m = rng.permutation(np.flatnonzero(willing & (p.sex == 1) & (p.area == area)))
-        w = rng.permutation(np.flatnonzero(willing & (p.sex == 0) & (p.area == area)))
-        k = min(len(m), len(w))
-        men.append(m[:k])
-        women.append(w[:k])
-    men, women = np.concatenate(men), np.concatenate(women)
-    k = len(men)
-    new_hh = n_before + np.arange(k)
-    households = Households.empty(k)
-    households.id[:] = state.next_household_id + np.arange(k)
-    owns = rng.random(k) < d_h.new_household_owns_share
-    households.tenure[:] = np.where(owns, OWN, RENT)
-    households.landlord_draw[:] = rng.random(k)
-    copy_land_rights(households, state.households, p.household[men])
-    households.income[:] = state.income_per_person()[men] * 2
-    p.household[men], p.household[women] = new_hh, new_hh
-    p.role[men], p.role[women] = HEAD, SPOUSE
-    p.married[men], p.married[women] = True, True
-    moved = (p.area[women] != p.area[men]) | (p.place[women] != p.place[men])
-    p.area[women], p.place[women] = p.area[men], p.place[men]
-    p.residence_years[women[moved]] = 0
-    return p, households
+        here = seeking & (persons.area == area)
+        m = rng.permutation(np.flatnonzero(here & (persons.sex == MALE)))
+        w = rng.permutation(np.flatnonzero(here & (persons.sex == FEMALE)))
+        pm, pw = pair_by_age(persons.age[m].astype(float), persons.age[w].astype(float), d)
+        men.append(m[pm])
+        women.append(w[pw])
+    men, women = np.concatenate(men).astype(np.intp), np.concatenate(women).astype(np.intp)
+    apart = persons.household[men] != persons.household[women]
+    return men[apart], women[apart]
 
 
-def step(state: State, p, rng: np.random.Generator) -> Flows:
-    """Age everyone a year, remove the dead, add the newborns, form households."""
+def move_in_together(state: State, men: np.ndarray, women: np.ndarray, d: Any,
+                     rng: np.random.Generator) -> Households:
+    """Marry each pair and give it a home; returns the new households to append.
+
+    The couple moves into the household of the partner who heads one: the woman's if
+    she heads a household with other members (her children stay in their home), else
+    the man's if he heads one, else the woman's. Otherwise the couple forms a new
+    household headed by the man, with his family's land rights (`copy_land_rights`:
+    rural land rights follow the husband's family). A partner who moves takes his or
+    her share of the household income and lives where the household lives. Marriage
+    does not move a hukou (投靠 moves do not change Panjin's registered total).
+    """
+    persons, households = state.persons, state.households
+    groups = state.by_household
+    income = state.income_per_person()
+    size = groups.project(groups.count())
+    head = persons.role == HEAD
+    into_hers = (head[women] & (size[women] > 1)) | (head[women] & ~head[men])
+    into_his = ~into_hers & head[men]
+    new = ~into_hers & ~into_his
+    joiner = np.r_[men[into_hers], women[into_his]]
+    host = np.r_[women[into_hers], men[into_his]]
+
+    k = int(new.sum())
+    created = Households.empty(k)
+    created.id[:] = state.next_household_id + np.arange(k)
+    created.tenure[:] = np.where(rng.random(k) < d.households.new_household_owns_share,
+                                 OWN, RENT)
+    created.landlord_draw[:] = rng.random(k)
+    copy_land_rights(created, households, persons.household[men[new]])
+    created.income[:] = income[men[new]] + income[women[new]]
+
+    leaving = np.zeros(len(persons))
+    leaving[np.r_[joiner, men[new], women[new]]] = income[np.r_[joiner, men[new], women[new]]]
+    arriving = np.zeros(len(persons))
+    arriving[host] = income[joiner]
+    households.income[:] = households.income - groups.sum(leaving) + groups.sum(arriving)
+
+    new_hh = len(households) + np.arange(k)
+    persons.household[joiner] = persons.household[host]
+    persons.household[men[new]], persons.household[women[new]] = new_hh, new_hh
+    persons.role[joiner] = SPOUSE
+    persons.role[men[new]], persons.role[women[new]] = HEAD, SPOUSE
+    persons.married[men], persons.married[women] = True, True
+    movers = np.r_[joiner, women[new]]
+    anchor = np.r_[host, men[new]]
+    moved = (persons.area[movers] != persons.area[anchor]) | \
+        (persons.place[movers] != persons.place[anchor])
+    persons.area[movers], persons.place[movers] = persons.area[anchor], persons.place[anchor]
+    persons.residence_years[movers[moved]] = 0
+    return created
+
+
+def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
+    """Age everyone a year, remove the dead, add the newborns, pair single adults."""
     d = p.demography
     n_areas = len(load_areas())
     persons = state.persons
     persons.age += 1
 
-    dies = rng.random(len(persons)) < death_probability(persons.age, persons.sex, d)
-    women = (persons.sex == 0) & (persons.area >= 0)
+    draw_death, draw_birth = rng.random((2, len(persons)))
+    dies = draw_death < death_probability(persons.age, persons.sex, d)
+    women = (persons.sex == FEMALE) & (persons.area >= 0)
+    share = None
     if d.fertility.married_only:
+        share = married_share_by_group(persons, women, d)
         women &= persons.married
-    gives_birth = women & ~dies & (rng.random(len(persons)) < birth_probability(persons.age, d))
+    gives_birth = women & ~dies & (draw_birth < birth_probability(persons.age, d, share))
     children = newborns(state, np.flatnonzero(gives_birth), d, rng)
     # deaths in the first year of life (ages are counted at the end of the year)
     infant_dies = rng.random(len(children)) < death_probability(children.age, children.sex, d)
@@ -181,16 +355,16 @@ def step(state: State, p, rng: np.random.Generator) -> Flows:
     }
     state.next_person_id += len(children)  # ids of infants who died are not reused
     children = children.take(~infant_dies)
-    widowed_households = np.unique(persons.household[dies & persons.married])
+    widowed_households = state.by_household.any(dies & persons.married)
     survivors = persons.take(~dies)
-    widowed = np.isin(survivors.household, widowed_households) & survivors.married
-    partner = spouse_index(survivors)
-    survivors.married[widowed & (partner < 0)] = False
+    widowed = widowed_households[survivors.household] & survivors.married
+    survivors.married[widowed & (spouse_index(survivors) < 0)] = False
     state.persons = survivors.extend(children)
-    promote_heads(state.persons)
+    promote_heads(state)
 
-    state.persons, new_households = form_households(state, d, rng)
+    men, women_rows = find_couples(state.persons, d, rng)
+    new_households = move_in_together(state, men, women_rows, d, rng)
     state.households = state.households.extend(new_households)
     state.next_household_id += len(new_households)
+    promote_heads(state)  # a head who moved in with a partner left a household behind
     return flows
-

@@ -70,7 +70,7 @@ def survey_intention(scenario: Scenario, seed: int, scale: float) -> tuple[float
 
     def mean_at(alpha: float) -> float:
         p = scenario.with_overrides({"behaviour.intention.intercept": alpha}).at(year)
-        return float(intention.intention(state, p, heads).mean())
+        return float(intention.probability(state, p, heads).mean())
 
     alpha = optimize.brentq(lambda a: mean_at(a) - cfg["observed"], -15.0, 15.0, xtol=1e-6)
     return alpha, mean_at(alpha)

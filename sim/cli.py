@@ -169,11 +169,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     p = scenario.at(args.year)
     print(format_explanation(explain(model.state, p, agent)))
     row = np.flatnonzero(persons.id == agent)
-    chance = intention.intention(model.state, p, row)[0]
-    aware = intention.awareness(args.year, p.behaviour)
-    act = aware * chance * p.behaviour.settlement.action_rate
-    print(f"behaviour: intention to settle {chance:.1%}; awareness of the reform {aware:.0%}; "
-          f"yearly chance to act if eligible {act:.1%}")
+    chance = intention.probability(model.state, p, row)[0]
+    intends = bool(intention.intends(model.state, p, row)[0])
+    aware = bool(intention.aware(model.state, p, row)[0])
+    print(f"behaviour: chance of intending to settle {chance:.1%} (this household "
+          f"{'intends' if intends else 'does not intend'}; it "
+          f"{'knows' if aware else 'does not yet know'} of the reform); if eligible, "
+          f"aware and intending, it acts with a yearly chance of "
+          f"{p.behaviour.settlement.action_rate:.0%}")
     return 0
 
 

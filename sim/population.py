@@ -86,11 +86,12 @@ class Table:
         """A table of ``n`` rows, zeros everywhere (``NONE`` for id-like columns)."""
         cols = {}
         for name, dtype in cls.schema.items():
-            fill = NONE if name in cls._none_filled else 0
+            fill = NONE if name in cls._none_filled else np.nan if name in cls._nan_filled else 0
             cols[name] = np.full(n, fill, dtype=dtype)
         return cls(**cols)
 
     _none_filled: ClassVar[frozenset[str]] = frozenset()
+    _nan_filled: ClassVar[frozenset[str]] = frozenset()
 
     def __len__(self) -> int:
         first = next(iter(self.schema))
@@ -173,7 +174,12 @@ class Households(Table):
         "homestead": np.dtype(np.bool_),         # rural homestead (宅基地使用权)
         "collective_income": np.dtype(np.bool_),  # collective income share (集体收益分配权)
         "income": np.dtype(np.float32),      # household disposable income, yuan/year
+        # fixed latent draws of the settlement decision (sim.pipeline.intention); NaN until
+        # the household's first settlement step draws them
+        "intention_draw": np.dtype(np.float32),
+        "awareness_draw": np.dtype(np.float32),
     }
+    _nan_filled = frozenset({"intention_draw", "awareness_draw"})
 
 
 # Rural land rights (农村土地“三权”) belong to the family's household contract: they move

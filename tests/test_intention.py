@@ -38,7 +38,7 @@ def migrant(n: int = 1, **columns):
 def chance(state, year: int = 2018, scenario=None, **overrides) -> np.ndarray:
     s = scenario or load_defaults()
     p = (s.with_overrides(overrides) if overrides else s).at(year)
-    return intention.intention(state, p)
+    return intention.probability(state, p)
 
 
 def test_more_education_raises_intention():
@@ -159,3 +159,53 @@ def test_scenario_ordering_of_cumulative_settlements(cumulative_settlements):
     for weaker in ("no_collective_household", "strict_insurance", "land_for_hukou",
                    "generous_permit"):
         assert c[weaker] < c["reform_2015"], weaker
+
+
+def test_intention_is_persistent_not_redrawn_each_year():
+    """Memory: the same household in the same circumstances intends (or not) every year;
+    only a change of circumstances changes it."""
+    from sim.model import UrbanizationModel
+    s = load_defaults().with_overrides({"run.scale": 0.002, "run.end_year": 2016})
+    model = UrbanizationModel(s, seed=3)
+    model.run()
+    state = model.state
+    heads = np.flatnonzero(state.migrant_heads())
+    p = s.at(2017)
+    first = intention.intends(state, p, heads)
+    again = intention.intends(state, p, heads)
+    assert (first == again).all()
+    assert 0.05 < first.mean() < 0.8  # a share intends, the rest does not
+    # a change of circumstances that raises P(intend) can only add intending households
+    richer = s.with_overrides({"behaviour.intention.intercept":
+                               p.behaviour.intention.intercept + 1.0}).at(2017)
+    more = intention.intends(state, richer, heads)
+    assert (more >= first).all() and more.sum() > first.sum()
+
+
+def test_cumulative_settlement_is_bounded_by_intention():
+    """Over 2016–2035 every household that settled through 四–七 intended when it settled,
+    and the settled households never outnumber those that ever intended — however long
+    they stay eligible (the old yearly redraw let ~64% of eligible households settle)."""
+    from sim.model import UrbanizationModel
+    from sim.pipeline import settlement
+    s = load_scenario(SCENARIOS / "reform_2015.toml").with_overrides(
+        {"run.scale": 0.005, "run.end_year": 2035, "behaviour.settlement.action_rate": 1.0})
+    model = UrbanizationModel(s, seed=11)
+    settled_ids: set[int] = set()
+    ever_intending: set[int] = set()
+    original = settlement.decide
+
+    def recording(state, p, rng):
+        d = original(state, p, rng)
+        hh_ids = state.households.id[state.persons.household]
+        assert not (d.applicant & ~d.intending).any()
+        settled_ids.update(hh_ids[d.applicant].tolist())
+        ever_intending.update(hh_ids[d.intending].tolist())
+        return d
+
+    settlement.decide = recording
+    try:
+        model.run()
+    finally:
+        settlement.decide = original
+    assert settled_ids and settled_ids <= ever_intending

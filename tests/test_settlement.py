@@ -115,8 +115,19 @@ def test_check_catches_a_forged_settler():
     state = make_state(2, place=VILLAGE)
     d = st.decide(state, params(**ALL), rng())
     forged = st.Decision(d.eligibility, np.array([True, False]),
-                         np.array([TOWN, NONE], np.int8), np.array([0, NONE], np.int8))
+                         np.array([TOWN, NONE], np.int8), np.array([0, NONE], np.int8),
+                         np.array([True, False]))
     with pytest.raises(AssertionError, match="town"):
+        st.check(forged, state)
+
+
+def test_check_catches_a_settler_who_did_not_intend():
+    state = make_state(2, place=VILLAGE)
+    d = st.decide(state, params(**ALL), rng())
+    forged = st.Decision(d.eligibility, np.array([True, False]),
+                         np.array([TOWN, NONE], np.int8), np.array([0, NONE], np.int8),
+                         np.array([False, False]))
+    with pytest.raises(AssertionError, match="without intending"):
         st.check(forged, state)
 
 

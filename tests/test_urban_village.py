@@ -118,3 +118,20 @@ def test_schedule_rows_are_checked_against_areas_and_shares(tmp_path, row, messa
     path.write_text(f"[policy.urban_village]\nschedule = [{row}]\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match=re.escape(message)):
         load_scenario(path)
+
+
+def test_village_area_ignores_members_who_settled_elsewhere():
+    """Issue 9: a village's area was taken from its first member, who may have settled in
+    another area through clause 五; the village was then converted under that area's row."""
+    state = villages_state()
+    p = state.persons
+    # the first member of village 10 (a Panshan village) settled in Shuangtaizi's districts
+    p.village[0] = 10
+    p.area[0] = p.hukou_area[0] = 0
+    p.hukou_urban[0] = True
+    p.settled_channel[0] = TOWN
+    ids, areas, _ = uv.village_areas(state)
+    assert dict(zip(ids.tolist(), areas.tolist(), strict=True))[10] == 3
+    converted = uv.choose_villages(state, schedule((2017, "shuangtaizi", 1.0)),
+                                   np.random.default_rng(0))
+    assert 10 not in converted.tolist()

@@ -26,7 +26,19 @@ village (Panjin rural hukou) or of same-origin migrants in the area already
 settled. ``h`` = 12% (Gu et al. 2020). ``s`` applies only when a scenario
 makes land surrender a condition of settling (principle 二.2 off).
 
-    P(settle this year) = awareness(year) × P(intend) × action_rate
+Memory. A household's intention is persistent: each household holds a fixed latent draw
+(``intention_draw``, uniform) and intends to settle in a year when P(intend) of its applicant
+exceeds it. The share intending in a population is still the mean of P(intend) (so the survey
+calibration holds), but a household's intention changes only when its circumstances change
+(a child reaching school age, years in the city, a job, insurance, a settled neighbour),
+not by a new coin toss each year. Awareness is persistent the same way (``awareness_draw``
+against the share aware, which only grows). An aware, intending, eligible household then acts
+with a yearly hazard ``action_rate`` (the time it takes to gather papers and apply)::
+
+    settles this year = aware ∧ intends ∧ (u < action_rate)
+
+so cumulative settlement is bounded by intention: a household that does not intend never
+settles, however many years it stays eligible.
 
 Every coefficient is in ``sim/data/parameters/behaviour.toml`` with its source.
 """
@@ -113,7 +125,7 @@ def awareness(year: int, b: Any) -> float:
     return float(1.0 - np.exp(-b.awareness.rate * years)) if years > 0 else 0.0
 
 
-def intention(state: State, p: Any, rows: np.ndarray | None = None) -> np.ndarray:
+def probability(state: State, p: Any, rows: np.ndarray | None = None) -> np.ndarray:
     """P(intend to settle) for the persons in ``rows`` (all persons by default)."""
     b = p.behaviour.intention
     persons = state.persons
@@ -150,11 +162,36 @@ def intention(state: State, p: Any, rows: np.ndarray | None = None) -> np.ndarra
     return prob
 
 
-def act(state: State, p: Any, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Which candidate applicants (bool per person) settle this year."""
+def draw_missing(state: State, rng: np.random.Generator) -> None:
+    """Give households created since the last year (NaN draws) their latent intention and
+    awareness draws: one place for every way a household comes into being."""
+    households = state.households
+    for column in ("intention_draw", "awareness_draw"):
+        draws = getattr(households, column)
+        missing = np.isnan(draws)
+        draws[missing] = rng.random(int(missing.sum()))
+
+
+def intends(state: State, p: Any, rows: np.ndarray) -> np.ndarray:
+    """Whether the households of the persons ``rows`` intend to settle this year (persistent:
+    P(intend) against the household's fixed draw)."""
+    draw = state.households.intention_draw[state.persons.household[rows]]
+    return draw < probability(state, p, rows)
+
+
+def aware(state: State, p: Any, rows: np.ndarray) -> np.ndarray:
+    """Whether the households of the persons ``rows`` know of the reform this year."""
+    draw = state.households.awareness_draw[state.persons.household[rows]]
+    return draw < awareness(p.year, p.behaviour)
+
+
+def settles(state: State, p: Any, candidates: np.ndarray, rng: np.random.Generator
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Which candidate applicants (bool per person) settle this year, and which intend."""
     rows = np.flatnonzero(candidates)
-    prob = awareness(p.year, p.behaviour) * intention(state, p, rows) * \
-        p.behaviour.settlement.action_rate
+    intending = np.zeros(len(state.persons), bool)
+    intending[rows] = intends(state, p, rows)
+    acts = rng.random(rows.size) < p.behaviour.settlement.action_rate
     out = np.zeros(len(state.persons), bool)
-    out[rows] = rng.random(rows.size) < prob
-    return out
+    out[rows] = intending[rows] & aware(state, p, rows) & acts
+    return out, intending

@@ -289,6 +289,8 @@ def arrive(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas
     households = state.households.take(chosen)
     households.id[:] = state.next_household_id + np.arange(n_new)
     households.landlord_draw[:] = rng.random(n_new)  # a new home here
+    households.intention_draw[:] = np.nan  # new people: their own decision, drawn when due
+    households.awareness_draw[:] = np.nan
     newcomers.id[:] = state.next_person_id + np.arange(k)
     newcomers.household[:] = new_hh_index
     newcomers.origin[:] = np.repeat(origin, counts)

@@ -64,6 +64,7 @@ class Decision:
     applicant: np.ndarray                # bool: applies and settles this year
     channel: np.ndarray                  # int8: channel the person settles through
     registration: np.ndarray             # int8: REGISTRATION_PLACES index
+    intending: np.ndarray                # bool: candidate applicant whose household intends
 
     @property
     def movers(self) -> np.ndarray:
@@ -131,7 +132,8 @@ def decide(state: State, p: Any, rng: np.random.Generator) -> Decision:
     eligibility = evaluate(state, p)
     best = first_channel(eligibility)
     candidates = choose_applicants(state, best != NONE)
-    applicant = intention.act(state, p, candidates, rng)
+    intention.draw_missing(state, rng)
+    applicant, intending = intention.settles(state, p, candidates, rng)
     own_channel = np.where(applicant, best, NONE).astype(np.int8)
     own_place = registration_place(state, p, own_channel)
 
@@ -143,14 +145,17 @@ def decide(state: State, p: Any, rng: np.random.Generator) -> Decision:
     source = np.where(kin, applicant_row[persons.household], np.arange(len(persons)))
     channel = np.where(applicant | kin, own_channel[source], NONE).astype(np.int8)
     registration = np.where(applicant | kin, own_place[source], NONE).astype(np.int8)
-    return Decision(eligibility, applicant, channel, registration)
+    return Decision(eligibility, applicant, channel, registration, intending)
 
 
 def check(decision: Decision, state: State) -> None:
-    """Hard rules: every applicant passed the rule of their channel; family members share an
-    applicant's household; the talent channel brings nobody (六 本人落户)."""
+    """Hard rules: every applicant's household intends to settle; every applicant passed the
+    rule of their channel; family members share an applicant's household; the talent channel
+    brings nobody (六 本人落户)."""
     d = decision
     persons = state.persons
+    if (d.applicant & ~d.intending).any():
+        raise AssertionError("a household settled without intending to")
     for code, e in d.eligibility.items():
         through = d.applicant & (d.channel == code)
         if (through & ~e.passed).any():

@@ -8,7 +8,10 @@ keep them whatever principle 二.2's scenario switch says.
 
 Which villages convert follows ``policy.urban_village.schedule``: rows {year, area, share},
 ``share`` of the area's villages (all it has, converted or not) in that year, chosen at random
-among those not yet converted. A village's area is the hukou area of its members.
+among those not yet converted. A village's area is the hukou area of its registered members:
+those whose hukou is still the village's (rural) or was converted with it. Members who
+settled elsewhere through clauses 四–七 keep the ``village`` id (their land rights) but no
+longer say where the village is.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ def village_areas(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Converted villages are still known: their members keep the ``village`` id.
     """
     persons = state.persons
-    member = (persons.village >= 0) & (persons.hukou_area >= 0)
+    registered_there = ~persons.hukou_urban | (persons.settled_channel == URBAN_VILLAGE)
+    member = (persons.village >= 0) & (persons.hukou_area >= 0) & registered_there
     ids, first = np.unique(persons.village[member], return_index=True)
     areas = persons.hukou_area[member][first]
     rural_ids = np.unique(persons.village[member & ~persons.hukou_urban])

@@ -26,11 +26,13 @@ from sim.areas import load_areas
 from sim.pipeline import (
     Flows,
     demography,
+    divisions,
     eligibility,
     fiscal,
     indicators,
     life_course,
     migration,
+    per_area,
     residence_permit,
     services,
     settlement,
@@ -77,6 +79,7 @@ class UrbanizationModel(mesa.Model):
         p = self.scenario.at(year)                       # 1 policy in force
         flows: Flows = {}
         add = indicators.add_flows
+        add(flows, divisions.step(state, p, rng))         #   and administrative divisions
         add(flows, demography.step(state, p, rng))        # 2 demography
         add(flows, life_course.step(state, p, rng))       # 3 life course
         add(flows, migration.step(state, p, rng))         # 4 migration
@@ -85,8 +88,10 @@ class UrbanizationModel(mesa.Model):
         clause_8 = eligibility.HukouSnapshot.of(state.persons)
         add(flows, settlement.step(state, p, rng))        # 6 eligibility, 7 settlement
         add(flows, urban_village.step(state, p, rng))     # 8 urban villages
+        refused = eligibility.refuse_clause_8(clause_8, state.persons)
+        add(flows, {("hukou_moves_refused", ""): per_area(refused, state.persons.hukou_area,
+                                                          len(self.areas))})
         add(flows, indicators.hukou_moves(hukou_before, state.persons, len(self.areas)))
-        eligibility.check_clause_8(clause_8, state.persons)
         state.year = year
         costs = services.step(state, p, rng)              # 9 entitlements and cost
         add(flows, costs)

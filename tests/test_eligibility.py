@@ -247,28 +247,35 @@ def test_only_talent_settles_alone():
 
 # ------------------------------------------------------------------ clause 八
 
-def test_clause_8_flags_urban_to_rural_moves_only():
+def test_clause_8_refuses_urban_to_rural_moves_only():
     state = make_state(4, hukou_urban=True)
     before = el.HukouSnapshot.of(state.persons)
-    el.check_clause_8(before, state.persons)
+    assert not el.refuse_clause_8(before, state.persons).any()
     state.persons.hukou_urban[1] = False          # urban → rural in Panjin: forbidden
+    state.persons.hukou_area[1] = 2               # ... into another area's village
     state.persons.hukou_area[2] = OUTSIDE         # hukou moved out of Panjin: not 八's business
     newborn = make_state(1, hukou_urban=False)
     newborn.persons.id[:] = 999
     persons = state.persons.extend(newborn.persons)
     assert el.urban_to_rural(before, persons).tolist() == [False, True, False, False, False]
-    with pytest.raises(el.ClauseViolation, match="clause 八: 1 urban→rural"):
-        el.check_clause_8(before, persons)
     graduate = np.zeros(len(persons), bool)
-    graduate[1] = True  # fresh in-province graduate returning to origin
-    el.check_clause_8(before, persons, exceptions=graduate)
+    graduate[1] = True  # fresh in-province graduate returning to origin: allowed
+    assert not el.refuse_clause_8(before, persons, exceptions=graduate).any()
+    assert not persons.hukou_urban[1]
+    # without the exception the one move is refused (the run goes on): the urban hukou stays
+    persons.hukou_urban[1] = False
+    refused = el.refuse_clause_8(before, persons)
+    assert refused.tolist() == [False, True, False, False, False]
+    assert persons.hukou_urban[1] and persons.hukou_area[1] == 0
+    assert persons.hukou_area[2] == OUTSIDE and not persons.hukou_urban[4]
 
 
 def test_clause_8_rural_to_rural_moves_are_fine():
     state = make_state(2)
     before = el.HukouSnapshot.of(state.persons)
     state.persons.hukou_area[0] = 1  # 三投靠 between rural residents
-    el.check_clause_8(before, state.persons)
+    assert not el.refuse_clause_8(before, state.persons).any()
+    assert state.persons.hukou_area[0] == 1
 
 
 # ------------------------------------------------------------------ explain

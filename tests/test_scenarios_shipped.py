@@ -74,7 +74,7 @@ def test_policy_steps_run_and_keep_the_hard_rules(path, base_state):
         residence_permit.step(state, p, rng)
         flows = settlement.step(state, p, rng)
         urban_village.step(state, p, rng)
-        eligibility.check_clause_8(before, state.persons)
+        assert not eligibility.refuse_clause_8(before, state.persons).any()
         if p.policy.land_rights_kept_on_settling:
             assert (state.households.contract_land == land).all()
         settled += sum(v.sum() for k, v in flows.items() if k[0] == "settlements")

@@ -6,7 +6,7 @@ Where each clause lives:
 - (五) urban districts (城区), opened in order ....... `urban_district`
 - (六) talent (人才) ................................ `talent`
 - (七) investment (投资) ............................ `investment`
-- (八) no urban→rural hukou move .................... `HukouSnapshot`, `check_clause_8`
+- (八) no urban→rural hukou move .................... `HukouSnapshot`, `refuse_clause_8`
 - (九) community collective household (社区集体户) ... `registration_possible`
 - 二.2 land rights kept on settling ................. `sim.pipeline.settlement.apply`
 - family (本人及其共同居住生活的配偶、子女、父母) ....... `family`
@@ -261,42 +261,47 @@ def family(state: State, applicants: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class HukouSnapshot:
-    """Hukou of every person at one moment, kept to check clause 八 after the year's moves."""
+    """Hukou of every person at one moment, kept to enforce clause 八 after the year's moves."""
 
     ids: np.ndarray
     urban_in_panjin: np.ndarray
+    hukou_area: np.ndarray
 
     @classmethod
     def of(cls, persons: Persons) -> HukouSnapshot:
         order = np.argsort(persons.id)
         urban = persons.hukou_urban & (persons.hukou_area >= 0)
-        return cls(ids=persons.id[order], urban_in_panjin=urban[order])
+        return cls(ids=persons.id[order], urban_in_panjin=urban[order],
+                   hukou_area=persons.hukou_area[order])
 
-
-class ClauseViolation(AssertionError):
-    """A hard rule of the opinion was broken by the model."""
+    def positions(self, persons: Persons) -> tuple[np.ndarray, np.ndarray]:
+        """Row of each person in the snapshot, and whether they were in it."""
+        if len(self.ids) == 0:
+            return np.zeros(len(persons), np.intp), np.zeros(len(persons), bool)
+        pos = np.minimum(np.searchsorted(self.ids, persons.id), len(self.ids) - 1)
+        return pos, self.ids[pos] == persons.id
 
 
 def urban_to_rural(before: HukouSnapshot, persons: Persons) -> np.ndarray:
     """Persons (rows of ``persons``) whose Panjin urban hukou has become a Panjin rural one."""
-    if len(before.ids) == 0:
-        return np.zeros(len(persons), bool)
-    pos = np.minimum(np.searchsorted(before.ids, persons.id), len(before.ids) - 1)
-    was_urban = (before.ids[pos] == persons.id) & before.urban_in_panjin[pos]
+    pos, known = before.positions(persons)
+    was_urban = known & before.urban_in_panjin[pos]
     return was_urban & ~persons.hukou_urban & (persons.hukou_area >= 0)
 
 
-def check_clause_8(before: HukouSnapshot, persons: Persons,
-                   exceptions: np.ndarray | None = None) -> None:
+def refuse_clause_8(before: HukouSnapshot, persons: Persons,
+                    exceptions: np.ndarray | None = None) -> np.ndarray:
     """Clause 八: town residents may not move their hukou to rural areas (严禁城镇居民户口迁往
     农村), except unemployed fresh in-province graduates returning to their origin
     (应届省内生源毕业生未就业回原籍). The "three dependencies" (三投靠) are moves *between rural
-    residents*, so they never turn an urban hukou rural. ``exceptions`` marks the rows the
-    caller moved under the graduate exception; any other urban→rural move raises."""
-    bad = urban_to_rural(before, persons)
+    residents*, so they never turn an urban hukou rural. ``exceptions`` marks the rows moved
+    under the graduate exception. Every other urban→rural move is refused, as the public
+    security bureau would refuse the application: the person keeps the urban hukou they had.
+    Returns who was refused (bool per person)."""
+    refused = urban_to_rural(before, persons)
     if exceptions is not None:
-        bad &= ~exceptions
-    if bad.any():
-        ids = persons.id[bad][:5].tolist()
-        raise ClauseViolation(f"clause 八: {int(bad.sum())} urban→rural hukou moves outside "
-                              f"the allowed exceptions (person ids {ids}…)")
+        refused &= ~exceptions
+    pos, _ = before.positions(persons)
+    persons.hukou_urban[refused] = True
+    persons.hukou_area[refused] = before.hukou_area[pos[refused]]
+    return refused

@@ -1,41 +1,39 @@
-"""Calibration of the free behavioural parameters to Panjin's observed figures.
+"""Calibration: a posterior sample of the free behavioural parameters.
 
 Two stages:
 
-1. **Survey share** — the intention intercept is solved exactly (Brent's
-   method) so that the mean intention of migrant household heads in the first
-   reform year equals the CMDS 2016 share willing to move their hukou (29.7%).
-   No simulation is needed: intention is a function of the synthetic population.
-2. **Population targets** — each remaining free parameter is paired with the
-   target it mainly moves (arrivals ↔ resident population, rural–urban moves ↔
-   resident urbanization, action rate ↔ registered urbanization, hukou moves out
-   ↔ registered population) and solved by Brent's method on whole runs
-   (2015 to the last target year, common random numbers: the same seeds at
-   every evaluation), in Gauss–Seidel sweeps until every target is within its
-   tolerance. The reported objective is the sum of squared errors, each
-   divided by its tolerance::
+1. **Survey share** — the intention intercept is solved exactly (Brent's method) so that the
+   mean intention of migrant household heads in the first reform year equals the CMDS 2016
+   share willing to move their hukou (29.7%). One equation, one unknown: no freedom is used.
+2. **Population figures** — the free parameters of ``sim/data/calibration.toml`` (five, each
+   with a uniform prior over a range from the literature) are estimated by approximate
+   Bayesian computation with sequential Monte Carlo (ABC-SMC, Del Moral et al. 2012, as
+   implemented by pyabc) against the observations with role ``calibration`` of
+   ``sim/data/observations.toml`` — eight figures up to 2020. The distance of a simulation is
 
-       J(θ) = Σ_k ((model_k(θ) − observed_k) / tolerance_k)²
+       d(θ) = sqrt( Σ_k ((model_k(θ) − observed_k) / tolerance_k)² )
 
-   Root-finding per pair is used rather than a joint minimizer because the
-   objective of a finite agent population is a step function of the rates:
-   simplex methods stall on its flat steps, bracketing does not.
+   and each SMC generation keeps the particles below a shrinking quantile of it.
 
-Targets, their tolerances and the free parameters with their bounds are in
-``sim/data/calibration_targets.toml``. The result is written as
-``sim/data/calibrated.toml`` (used by every scenario by default) with a fit
-report (CSV and Markdown) and a chart of model vs observed.
+Why ABC-SMC rather than history matching or a point fit: the model is stochastic and its
+likelihood has no closed form; ABC needs only simulations, gives a weighted sample of
+parameter sets (the posterior) that runs can draw from (``run --posterior N``), so forecasts
+carry parameter uncertainty as well as sampling noise; and pyabc is the maintained library
+of the field. A parameter the figures do not inform keeps a posterior close to its prior —
+which is the honest answer (the settlement action rate before 2021 is such a parameter).
+
+Figures from 2021 on are never used: they are the backtest (`sim.validation`).
 
 Example
 -------
->>> targets = load_targets()
->>> [f["parameter"] for f in targets["free"]][:1]
+>>> [f["parameter"] for f in load_config()["free"]][:1]
 ['migration.arrival_rate']
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 import tomllib
@@ -50,20 +48,27 @@ from scipy import optimize
 
 from sim.model import UrbanizationModel
 from sim.pipeline import intention
-from sim.runner import validation_table
 from sim.scenario import Scenario
 from sim.synthesis import synthesize
+from sim.validation import load_observations, observation_value, totals_by_run
+
+POSTERIOR_FILE = Path(__file__).parent / "data" / "posterior.csv"
 
 
-def load_targets() -> dict[str, Any]:
-    """The calibration targets and free parameters (``calibration_targets.toml``)."""
-    text = resources.files("sim.data").joinpath("calibration_targets.toml").read_text("utf-8")
+def load_config() -> dict[str, Any]:
+    """The survey, free parameters (with prior ranges) and ABC settings."""
+    text = resources.files("sim.data").joinpath("calibration.toml").read_text("utf-8")
     return tomllib.loads(text)
+
+
+def calibration_observations() -> list[dict[str, Any]]:
+    """The observed figures the free parameters are fitted to (role ``calibration``)."""
+    return [o for o in load_observations() if o["role"] == "calibration"]
 
 
 def survey_intention(scenario: Scenario, seed: int, scale: float) -> tuple[float, float]:
     """Intercept giving the survey's mean intention of migrant heads, and that mean."""
-    cfg = load_targets()["survey"]
+    cfg = load_config()["survey"]
     year = cfg["year"]
     state, _ = synthesize(scale, np.random.default_rng(seed))
     heads = np.flatnonzero(state.migrant_heads())
@@ -76,100 +81,162 @@ def survey_intention(scenario: Scenario, seed: int, scale: float) -> tuple[float
     return alpha, mean_at(alpha)
 
 
-def _model_values(scenario: Scenario, seeds: list[int], targets: list[dict]) -> np.ndarray:
-    """Each target's model value, averaged over the seeds."""
-    out = []
-    for seed in seeds:
-        model = UrbanizationModel(scenario, seed=seed)
-        model.run()
-        table = validation_table(model.indicators(), targets)
-        out.append(table.model.to_numpy(float))
-    return np.mean(out, axis=0)
+def simulate(scenario: Scenario, values: dict[str, float], seed: int,
+             observations: list[dict[str, Any]]) -> np.ndarray:
+    """The model's value of each observation in one run with parameters ``values``."""
+    model = UrbanizationModel(scenario.with_overrides(values), seed=seed)
+    model.run()
+    totals = totals_by_run(model.indicators()).iloc[:, 0]
+    return np.array([observation_value(totals, o) for o in observations], float)
 
 
-def fit(scenario: Scenario, scale: float = 0.02, seeds: tuple[int, ...] = (1, 2, 3),
-        sweeps: int = 3, progress: bool = True) -> dict[str, Any]:
-    """Calibrate ``scenario``'s free parameters; returns values, fit table and history."""
-    cfg = load_targets()
-    targets = cfg["target"]
+def _safe(name: str) -> str:
+    return name.replace(".", "__")
+
+
+def fit(scenario: Scenario, folder: Path, scale: float | None = None,
+        population_size: int | None = None, generations: int | None = None,
+        max_simulations: int | None = None, seed: int | None = None,
+        progress: bool = True) -> dict[str, Any]:
+    """Estimate the posterior of the free parameters by ABC-SMC; pyabc's database is kept in
+    ``folder``. Returns the posterior sample, its summary, the fit and the history."""
+    import pyabc
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.getLogger("pyabc").setLevel(logging.WARNING)
+    cfg = load_config()
+    abc_cfg = cfg["abc"]
+    scale = abc_cfg["scale"] if scale is None else scale
+    population_size = abc_cfg["population_size"] if population_size is None else population_size
+    generations = abc_cfg["generations"] if generations is None else generations
+    max_simulations = abc_cfg["max_simulations"] if max_simulations is None else max_simulations
+    seed = abc_cfg["seed"] if seed is None else seed
+    observations = calibration_observations()
     free = cfg["free"]
-    last_year = max(t["year"] for t in targets)
+    names = [f["parameter"] for f in free]
+    last_year = max(o["year"] for o in observations)
     base = scenario.with_overrides({"run.scale": scale, "run.end_year": last_year,
                                     "run.start_year": 2015})
-    alpha, achieved = survey_intention(base, seeds[0], scale)
-    values = {f["parameter"]: float(base.at(2016)[f["parameter"]]) for f in free}
-    values["behaviour.intention.intercept"] = alpha
-    observed = np.array([t["observed"] for t in targets], float)
-    tolerance = np.array([t["tolerance"] for t in targets], float)
-    index = {(t["indicator"], t["area"], t["year"]): k for k, t in enumerate(targets)}
-    history: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
+    alpha, achieved = survey_intention(base, seed, scale)
+    base = base.with_overrides({"behaviour.intention.intercept": alpha})
+    observed = np.array([o["observed"] for o in observations], float)
+    tolerance = np.array([o["tolerance"] for o in observations], float)
+    seeds = np.random.default_rng(seed)
+    started = time.perf_counter()
+    count = [0]
 
-    def evaluate(trial: dict[str, float]) -> np.ndarray:
-        model = _model_values(base.with_overrides(trial), list(seeds), targets)
-        errors = (model - observed) / tolerance
-        history.append({"evaluation": len(history) + 1,
-                        "objective": float(np.sum(errors ** 2)), **trial})
-        if progress:
-            print(f"  evaluation {len(history):3d}  objective {history[-1]['objective']:8.3f}  "
-                  f"{time.perf_counter() - t0:6.1f} s", file=sys.stderr, flush=True)
-        return errors
+    def model(parameter: dict[str, float]) -> dict[str, np.ndarray]:
+        values = {name: float(parameter[_safe(name)]) for name in names}
+        count[0] += 1
+        out = simulate(base, values, int(seeds.integers(2**31)), observations)
+        if progress and count[0] % 10 == 0:
+            print(f"  simulation {count[0]:4d}  {time.perf_counter() - started:6.0f} s",
+                  file=sys.stderr, flush=True)
+        return {"values": out}
 
-    for _ in range(sweeps):
-        for f in free:
-            k = index[tuple(f["target"])]
-            name = f["parameter"]
+    def distance(x: dict[str, np.ndarray], x0: dict[str, np.ndarray]) -> float:
+        return float(np.sqrt(np.nansum(((x["values"] - x0["values"]) / tolerance) ** 2)))
 
-            def error_at(x: float, name: str = name, k: int = k) -> float:
-                return float(evaluate({**values, name: x})[k])
+    prior = pyabc.Distribution(**{_safe(f["parameter"]): pyabc.RV("uniform", f["min"],
+                                                                  f["max"] - f["min"])
+                                  for f in free})
+    np.random.seed(seed)  # noqa: NPY002 — pyabc draws from numpy's global generator
+    abc = pyabc.ABCSMC(model, prior, distance, population_size=population_size,
+                       sampler=pyabc.sampler.SingleCoreSampler())
+    folder.mkdir(parents=True, exist_ok=True)
+    abc.new("sqlite:///" + str((folder / "abc.db").resolve()), {"values": observed})
+    history = abc.run(max_nr_populations=generations, max_total_nr_simulations=max_simulations)
+    particles, weights = history.get_distribution(m=0, t=history.max_t)
+    posterior = pd.DataFrame({name: particles[_safe(name)].to_numpy() for name in names})
+    posterior["behaviour.intention.intercept"] = alpha
+    posterior["weight"] = weights / weights.sum()
+    populations = history.get_all_populations()
+    generations_table = populations[populations.t >= 0][["t", "epsilon", "samples"]].rename(
+        columns={"t": "generation", "samples": "simulations"})
+    # the fit: posterior-predictive mean of each calibration figure over the posterior draws
+    draws = posterior.sample(n=min(20, len(posterior)), weights="weight", replace=True,
+                             random_state=seed)
+    predictive = np.array([simulate(base, {n: float(r[n]) for n in names}, 1000 + k,
+                                    observations)
+                           for k, (_, r) in enumerate(draws.iterrows())])
+    fit_table = pd.DataFrame([{
+        "indicator": o["indicator"], "area": o["area"], "year": o["year"],
+        "observed": o["observed"], "model": float(np.mean(predictive[:, k])),
+        "model_p5": float(np.percentile(predictive[:, k], 5)),
+        "model_p95": float(np.percentile(predictive[:, k], 95)),
+        "tolerance": o["tolerance"],
+        "within_tolerance": abs(float(np.mean(predictive[:, k])) - o["observed"])
+        <= o["tolerance"], "source": o["source"]} for k, o in enumerate(observations)])
+    return {
+        "posterior": posterior, "summary": posterior_summary(posterior, free),
+        "fit": fit_table, "generations": generations_table,
+        "survey": {"indicator": "mean settlement intention of migrant household heads",
+                   "observed": cfg["survey"]["observed"], "model": achieved,
+                   "source": cfg["survey"]["source"]},
+        "intercept": alpha, "simulations": count[0], "scale": scale, "seed": seed,
+        "scenario": scenario.name, "population_size": population_size,
+        "wall_seconds": time.perf_counter() - started,
+    }
 
-            lo, hi = f["min"], f["max"]
-            e_lo, e_hi = error_at(lo), error_at(hi)
-            if e_lo * e_hi > 0:  # no root inside the bounds: the closer bound
-                values[name] = lo if abs(e_lo) < abs(e_hi) else hi
-                continue
-            values[name] = optimize.brentq(error_at, lo, hi, xtol=(hi - lo) * 1e-3,
-                                           rtol=1e-3, maxiter=30)
-        if np.all(np.abs(evaluate(values)) <= 1):
-            break
-    final = observed + evaluate(values) * tolerance
-    table = pd.DataFrame([{
-        "indicator": t["indicator"], "area": t["area"], "year": t["year"],
-        "observed": t["observed"], "model": m, "error": m - t["observed"],
-        "tolerance": t["tolerance"], "within_tolerance": abs(m - t["observed"]) <= t["tolerance"],
-        "source": t["source"]} for t, m in zip(targets, final, strict=True)])
-    survey = {"indicator": "mean settlement intention of migrant household heads",
-              "observed": cfg["survey"]["observed"], "model": achieved,
-              "source": cfg["survey"]["source"]}
-    return {"values": values, "fit": table, "survey": survey, "history": pd.DataFrame(history),
-            "objective": history[-1]["objective"], "evaluations": len(history),
-            "scale": scale, "seeds": list(seeds), "scenario": scenario.name}
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Quantile ``q`` of a weighted sample (weights need not sum to 1)."""
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order]) / weights.sum()
+    return float(values[order][np.searchsorted(cum, q, side="left").clip(0, len(values) - 1)])
+
+
+def posterior_summary(posterior: pd.DataFrame, free: list[dict[str, Any]]) -> pd.DataFrame:
+    """Each free parameter: prior range, posterior median and 90% interval."""
+    w = posterior["weight"].to_numpy()
+    return pd.DataFrame([{
+        "parameter": f["parameter"], "prior_min": f["min"], "prior_max": f["max"],
+        "median": weighted_quantile(posterior[f["parameter"]].to_numpy(), w, 0.5),
+        "p5": weighted_quantile(posterior[f["parameter"]].to_numpy(), w, 0.05),
+        "p95": weighted_quantile(posterior[f["parameter"]].to_numpy(), w, 0.95),
+    } for f in free])
+
+
+def load_posterior(path: Path = POSTERIOR_FILE) -> pd.DataFrame:
+    """The posterior sample: one row per parameter set (dotted parameter names) and a
+    ``weight`` column summing to 1."""
+    return pd.read_csv(path)
 
 
 def write_calibrated(result: dict[str, Any], path: Path) -> Path:
-    """The calibrated parameter file: a scenario-format overlay of plain values."""
+    """The calibrated parameter file: the posterior medians (and the survey intercept) as a
+    scenario-format overlay, the values a single run uses by default."""
+    values = {r.parameter: r.median for r in result["summary"].itertuples()}
+    values["behaviour.intention.intercept"] = result["intercept"]
     groups: dict[str, dict[str, float]] = {}
-    for name, value in sorted(result["values"].items()):
+    for name, value in sorted(values.items()):
         group, leaf = name.rsplit(".", 1)
         groups.setdefault(group, {})[leaf] = value
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     lines = ["# Calibrated parameters, written by `hukou-sim calibrate` — do not edit by hand;",
-             "# rerun the calibration instead. Every scenario uses these values by default.",
+             "# rerun the calibration instead. Every scenario uses these values by default:",
+             "# the posterior medians of sim/data/posterior.csv (ABC-SMC) and the survey",
+             "# intercept.",
              f"# Calibrated {stamp} on scenario {result['scenario']}, scale {result['scale']}, "
-             f"seeds {result['seeds']};",
-             f"# objective {result['objective']:.3f} after {result['evaluations']} evaluations. "
-             "Fit report: docs/calibration.md.",
+             f"seed {result['seed']}, {result['simulations']} simulations. "
+             "Report: docs/calibration.md.",
              'name = "calibrated"', ""]
     for group, leaves in groups.items():
         lines.append(f"[{group}]")
-        lines += [f"{leaf} = {value!r}" for leaf, value in leaves.items()]
+        lines += [f"{leaf} = {float(value)!r}" for leaf, value in leaves.items()]
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
 
+def write_posterior(result: dict[str, Any], path: Path = POSTERIOR_FILE) -> Path:
+    """The posterior sample as CSV (see `load_posterior`)."""
+    result["posterior"].to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
 def write_report(result: dict[str, Any], folder: Path) -> list[Path]:
-    """Fit report (CSV, Markdown), history and a chart of model vs observed."""
+    """Fit report (CSV, Markdown), posterior sample and summary, and a chart."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -178,46 +245,61 @@ def write_report(result: dict[str, Any], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     fit_table = result["fit"]
     fit_table.to_csv(folder / "fit_report.csv", index=False)
-    result["history"].to_csv(folder / "history.csv", index=False)
-    md = ["# Calibration fit report", "",
-          f"Scenario `{result['scenario']}`, scale {result['scale']}, seeds {result['seeds']}; "
-          f"Brent root-finding in Gauss–Seidel sweeps, {result['evaluations']} evaluations, "
-          "objective "
-          f"{result['objective']:.3f} (sum of squared errors over tolerances).", "",
-          "| target | area | year | observed | model | error | tolerance | within |",
-          "|---|---|---|---:|---:|---:|---:|---|"]
+    result["posterior"].to_csv(folder / "posterior.csv", index=False, float_format="%.6g")
+    result["summary"].to_csv(folder / "posterior_summary.csv", index=False)
+    result["generations"].to_csv(folder / "generations.csv", index=False)
+    md = ["# Calibration report", "",
+          f"Scenario `{result['scenario']}`, scale {result['scale']}, seed {result['seed']}: "
+          f"ABC-SMC (pyabc), {result['population_size']} particles, "
+          f"{len(result['generations'])} generations, {result['simulations']} simulations "
+          f"in {result['wall_seconds'] / 60:.0f} min. Fitted to the {len(fit_table)} "
+          "observations with role `calibration` (to 2020); the model column is the "
+          "posterior-predictive mean of 20 runs drawn from the posterior (5–95% in brackets).",
+          "", "| figure | area | year | observed | model (5–95%) | tolerance | within |",
+          "|---|---|---|---:|---:|---:|---|"]
     for r in fit_table.itertuples():
         md.append(f"| {r.indicator} | {r.area} | {r.year} | {_fmt(r.observed)} | "
-                  f"{_fmt(r.model)} | {_fmt(r.error)} | {_fmt(r.tolerance)} | "
-                  f"{'yes' if r.within_tolerance else 'NO'} |")
+                  f"{_fmt(r.model)} ({_fmt(r.model_p5)}–{_fmt(r.model_p95)}) | "
+                  f"{_fmt(r.tolerance)} | {'yes' if r.within_tolerance else 'NO'} |")
     s = result["survey"]
-    md += ["", f"Survey share: {s['indicator']}: observed {s['observed']:.3f}, model "
-           f"{s['model']:.3f} ({s['source']}).", "", "Calibrated values:", ""]
-    md += [f"- `{k}` = {v:.6g}" for k, v in sorted(result["values"].items())]
+    md += ["", f"Survey share (solved exactly, not a test): {s['indicator']}: observed "
+           f"{s['observed']:.3f}, model {s['model']:.3f} ({s['source']}).", "",
+           "## Posterior", "", "| parameter | prior range | median | 90% interval |",
+           "|---|---|---:|---|"]
+    for r in result["summary"].itertuples():
+        md.append(f"| `{r.parameter}` | {r.prior_min:g}–{r.prior_max:g} | {r.median:.4g} | "
+                  f"{r.p5:.4g}–{r.p95:.4g} |")
+    md += ["", "## Generations", "", "| generation | epsilon | simulations |", "|---:|---:|---:|"]
+    md += [f"| {int(r.generation)} | {r.epsilon:.3f} | {int(r.simulations)} |"
+           for r in result["generations"].itertuples()]
     (folder / "fit_report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    (folder / "calibrated_values.json").write_text(json.dumps(result["values"], indent=2),
-                                                   encoding="utf-8")
+    (folder / "result.json").write_text(json.dumps(
+        {"intercept": result["intercept"], "simulations": result["simulations"],
+         "scale": result["scale"], "seed": result["seed"]}, indent=2), encoding="utf-8")
 
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.55 * len(fit_table)))
-    rel = (fit_table.model - fit_table.observed) / fit_table.observed * 100
-    tol = fit_table.tolerance / fit_table.observed * 100
+    rel = (fit_table.model - fit_table.observed) / fit_table.observed.abs() * 100
+    lo = (fit_table.model_p5 - fit_table.observed) / fit_table.observed.abs() * 100
+    hi = (fit_table.model_p95 - fit_table.observed) / fit_table.observed.abs() * 100
+    tol = fit_table.tolerance / fit_table.observed.abs() * 100
     labels = [f"{r.indicator} · {r.area} · {r.year}" for r in fit_table.itertuples()]
     y = np.arange(len(fit_table))
-    ax.barh(y, tol, left=-tol, color="#dfe9f3", label="tolerance")
-    ax.scatter(rel, y, color="#1f4e79", zorder=3, label="model")
+    ax.barh(y, 2 * tol, left=-tol, color="#dfe9f3", label="tolerance")
+    ax.hlines(y, lo, hi, color="#1f4e79", lw=1.5, label="posterior predictive 5–95%")
+    ax.scatter(rel, y, color="#1f4e79", zorder=3, label="posterior predictive mean")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlabel("model − observed, % of observed")
-    ax.set_title("Calibration: model vs observed targets", fontsize=11)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_title("Calibration (to 2020): model vs observed", fontsize=11)
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
     fig.text(0.01, 0.005, f"hukou-sim calibrate · scenario {result['scenario']} · "
-             f"scale {result['scale']} · seeds {result['seeds']}", fontsize=7, color="#555")
+             f"scale {result['scale']} · ABC-SMC", fontsize=7, color="#555")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(folder / "fit.png", dpi=150)
     plt.close(fig)
-    return [folder / n for n in ("fit_report.csv", "fit_report.md", "history.csv",
-                                 "calibrated_values.json", "fit.png")]
+    return [folder / n for n in ("fit_report.csv", "fit_report.md", "posterior.csv",
+                                 "posterior_summary.csv", "generations.csv", "fit.png")]
 
 
 def _fmt(v: float) -> str:
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4f}"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4g}"

@@ -8,7 +8,7 @@ an earlier run — is one line on stderr and exit code 2; never a traceback.
     hukou-sim check SCENARIO.toml [--show] [--verbose]
     hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh]
     hukou-sim explain SCENARIO.toml --year Y [--agent ID] [--scale F] [--seed N]
-    hukou-sim calibrate [SCENARIO.toml] [--scale F] [--seeds N] [--out DIR]
+    hukou-sim calibrate [SCENARIO.toml] [--scale F] [--particles N] [--generations N] [--out DIR]
     hukou-sim explore [SCENARIO.toml] [--host H] [--port N] [--scale F] [--seed N] [--lang en|zh]
 """
 
@@ -107,14 +107,11 @@ def _write_outputs(frame, manifest: dict, folder: Path) -> None:
 
 
 def _print_validation(manifest: dict) -> None:
-    rows = [v for v in manifest["validation"] if v["model"] is not None]
-    if not rows:
-        return
-    print("validation (model vs observed):", file=sys.stderr)
-    for v in rows:
-        print(f"  {v['indicator']:<30} {v['area']:<14} {v['year']}  "
-              f"observed {v['observed']:>12,.3f}  model {v['model']:>12,.3f}  "
-              f"({v['relative_error']:+.1%})", file=sys.stderr)
+    import pandas as pd
+
+    from sim.validation import print_validation
+
+    print_validation(pd.DataFrame(manifest["validation"]))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -181,23 +178,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from sim.calibration import fit, write_calibrated, write_report
+    from sim.calibration import POSTERIOR_FILE, fit, write_calibrated, write_posterior, write_report
     from sim.runner import new_run_folder
     from sim.scenario import CALIBRATED_FILE
 
     scenario = load_scenario(args.scenario)
     folder = new_run_folder("calibration", Path(args.out) if args.out else None)
-    print(f"hukou-sim: calibrating on {scenario.name}, scale {args.scale}, "
-          f"{args.seeds} seed(s) -> {folder}", file=sys.stderr)
-    result = fit(scenario, scale=args.scale, seeds=tuple(range(1, args.seeds + 1)),
-                 sweeps=args.sweeps, progress=not args.quiet)
-    for path in write_report(result, folder):  # fit report, history, values, chart
+    print(f"hukou-sim: calibrating (ABC-SMC) on {scenario.name}, scale {args.scale}, "
+          f"{args.particles} particles, at most {args.generations} generations and "
+          f"{args.max_simulations} simulations -> {folder}", file=sys.stderr)
+    result = fit(scenario, folder, scale=args.scale, population_size=args.particles,
+                 generations=args.generations, max_simulations=args.max_simulations,
+                 seed=args.seed, progress=not args.quiet)
+    for path in write_report(result, folder):  # fit report, posterior, chart
         print(path)
     if args.write:
-        if CALIBRATED_FILE.exists():  # keep the values being replaced
-            shutil.copy(CALIBRATED_FILE, folder / "previous_calibrated.toml")
-            print(folder / "previous_calibrated.toml")
+        for packaged in (CALIBRATED_FILE, POSTERIOR_FILE):  # keep the files being replaced
+            if packaged.exists():
+                shutil.copy(packaged, folder / f"previous_{packaged.name}")
+                print(folder / f"previous_{packaged.name}")
         print(write_calibrated(result, CALIBRATED_FILE))
+        print(write_posterior(result, POSTERIOR_FILE))
     print((folder / "fit_report.md").read_text(encoding="utf-8"))
     return 0
 
@@ -272,15 +273,19 @@ def build_parser() -> argparse.ArgumentParser:
     explain_p.set_defaults(func=cmd_explain)
 
     calibrate = sub.add_parser("calibrate", help="fit the free behavioural parameters to the "
-                               "observed targets (sim/data/calibration_targets.toml)")
+                               "observed figures to 2020 (ABC-SMC; sim/data/calibration.toml, observations.toml)")
     calibrate.add_argument("scenario", nargs="?", default="scenarios/reform_2015.toml",
                            help="scenario to calibrate on (default: the reform as written)")
-    calibrate.add_argument("--scale", type=_scale, default=0.02,
-                           help="fraction of the city per evaluation (default 0.02)")
-    calibrate.add_argument("--seeds", type=_positive_int, default=3,
-                           help="seeds averaged per evaluation (common random numbers)")
-    calibrate.add_argument("--sweeps", type=_positive_int, default=3,
-                           help="most Gauss-Seidel sweeps over the free parameters")
+    calibrate.add_argument("--scale", type=_scale, default=None,
+                           help="fraction of the city simulated (default: calibration.toml)")
+    calibrate.add_argument("--particles", type=_positive_int, default=None,
+                           help="ABC-SMC population size (default: calibration.toml)")
+    calibrate.add_argument("--generations", type=_positive_int, default=None,
+                           help="at most this many SMC generations (default: calibration.toml)")
+    calibrate.add_argument("--max-simulations", type=_positive_int, default=None,
+                           help="stop after this many simulations (default: calibration.toml)")
+    calibrate.add_argument("--seed", type=_positive_int, default=None,
+                           help="seed of the sampler and the runs (default: calibration.toml)")
     calibrate.add_argument("--out", help="folder for the fit report")
     calibrate.add_argument("--no-write", dest="write", action="store_false",
                            help="do not replace sim/data/calibrated.toml (by default it is "

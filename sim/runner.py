@@ -24,11 +24,10 @@ import os
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +36,9 @@ import pandas as pd
 
 from sim.areas import load_areas
 from sim.model import UrbanizationModel
-from sim.pipeline.indicators import COLUMNS, RATES
+from sim.pipeline.indicators import COLUMNS
 from sim.scenario import Scenario
+from sim.validation import validation_table
 
 
 class RunFolderError(Exception):
@@ -128,53 +128,6 @@ def package_version() -> str:
         return metadata.version("hukou-sim")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def load_validation_targets() -> list[dict[str, Any]]:
-    """The observed figures of ``sim/data/validation_targets.toml``."""
-    text = resources.files("sim.data").joinpath("validation_targets.toml").read_text("utf-8")
-    return tomllib.loads(text)["target"]
-
-
-def validation_table(frame: pd.DataFrame,
-                     targets: list[dict[str, Any]] | None = None) -> pd.DataFrame:
-    """Model vs observed for every target (default: ``validation_targets.toml``).
-
-    Targets for ``dawa_district`` are compared with the sum of the areas whose
-    statistical unit it is (Dawa and the Liaodong Bay New Area). With several
-    replicates the model value is their median.
-    """
-    targets = load_validation_targets() if targets is None else targets
-    areas = load_areas()
-    city = frame[frame.category.fillna("") == ""].groupby(
-        ["year", "area", "indicator"]).value.median()
-    out = []
-    for t in targets:
-        members = [a for a, u in zip(areas.ids, areas.statistical_unit, strict=True)
-                   if u == t["area"]]
-        if t["area"] == areas.city_id or t["area"] in areas.ids:
-            members = [t["area"]]
-        model = _unit_value(city, t["year"], members, t["indicator"])
-        error = None if model is None else model - t["observed"]
-        out.append({"indicator": t["indicator"], "area": t["area"], "year": t["year"],
-                    "observed": t["observed"], "model": model, "error": error,
-                    "relative_error": None if model is None else error / t["observed"],
-                    "source": t["source"]})
-    return pd.DataFrame(out)
-
-
-def _unit_value(values: pd.Series, year: int, members: list[str], indicator: str) -> float | None:
-    """An indicator for a group of areas: sums, and rates rebuilt from their parts."""
-    def total(name: str) -> float | None:
-        try:
-            return float(sum(values.loc[(year, a, name)] for a in members))
-        except KeyError:
-            return None
-
-    if indicator in RATES:
-        num, den = (total(x) for x in RATES[indicator])
-        return None if num is None or not den else num / den
-    return total(indicator)
 
 
 def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool = True,

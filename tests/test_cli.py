@@ -101,21 +101,31 @@ def test_internal_error_is_one_line_and_leaves_no_empty_folder(scenario, tmp_pat
     assert not out.exists()
 
 
-def test_calibrate_keeps_the_values_it_replaces(tmp_path, monkeypatch, capsys):
-    """A short calibration (one sweep, tiny scale) writes its report and keeps the old file."""
+def test_calibrate_keeps_the_files_it_replaces(tmp_path, monkeypatch, capsys):
+    """A short calibration (a few particles, tiny scale) writes its report, the posterior and
+    the calibrated medians, and keeps the files it replaces."""
+    import sim.calibration
     import sim.scenario
 
     calibrated = tmp_path / "calibrated.toml"
     calibrated.write_text(sim.scenario.CALIBRATED_FILE.read_text(encoding="utf-8"),
                           encoding="utf-8")
+    posterior = tmp_path / "posterior.csv"
+    posterior.write_text("old\n", encoding="utf-8")
     before = calibrated.read_text(encoding="utf-8")
     monkeypatch.setattr(sim.scenario, "CALIBRATED_FILE", calibrated)
+    monkeypatch.setattr(sim.calibration, "POSTERIOR_FILE", posterior)
     out = tmp_path / "report"
-    assert main(["calibrate", "--scale", "0.003", "--seeds", "1", "--sweeps", "1",
-                 "--out", str(out), "--quiet"]) == 0
+    assert main(["calibrate", "--scale", "0.003", "--particles", "4", "--generations", "1",
+                 "--max-simulations", "8", "--out", str(out), "--quiet"]) == 0
     assert (out / "previous_calibrated.toml").read_text(encoding="utf-8") == before
+    assert (out / "previous_posterior.csv").read_text(encoding="utf-8") == "old\n"
     assert (out / "fit_report.md").exists() and (out / "fit.png").stat().st_size > 0
     assert "[migration]" in calibrated.read_text(encoding="utf-8")
+    sample = sim.calibration.load_posterior(posterior)
+    assert len(sample) == 4 and sample.weight.sum() == pytest.approx(1.0)
+    for f in sim.calibration.load_config()["free"]:
+        assert sample[f["parameter"]].between(f["min"], f["max"]).all()
 
 
 def test_conflicting_run_options_name_the_option(scenario, capsys):

@@ -17,7 +17,7 @@ def test_every_source_field_is_checked():
     """The walk finds the fields of every kind of data file (so an empty problem list
     means something): parameters, base data, targets and fiscal base."""
     files = {c.file for c in sources.data_citations()}
-    assert {"base_2015.toml", "validation_targets.toml", "calibration_targets.toml",
+    assert {"base_2015.toml", "observations.toml", "calibration.toml",
             "fiscal_base.toml", "parameters/services.toml", "parameters/policy.toml"} <= files
 
 

@@ -272,8 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="which replicate's agents (default 0)")
     explain_p.set_defaults(func=cmd_explain)
 
-    calibrate = sub.add_parser("calibrate", help="fit the free behavioural parameters to the "
-                               "observed figures to 2020 (ABC-SMC; sim/data/calibration.toml, observations.toml)")
+    calibrate = sub.add_parser("calibrate", help="estimate the free behavioural parameters "
+                               "from the observed figures to 2020 (ABC-SMC; "
+                               "sim/data/calibration.toml, observations.toml)")
     calibrate.add_argument("scenario", nargs="?", default="scenarios/reform_2015.toml",
                            help="scenario to calibrate on (default: the reform as written)")
     calibrate.add_argument("--scale", type=_scale, default=None,

@@ -2,18 +2,25 @@
 
 Every step has the signature ``step(state, p, rng) -> Flows``: it updates the
 state in place through the module's pure functions and returns the year's
-flows (event counts, costs, transfers) per area.
+flows (event counts, costs, transfers) per area. One step differs, and says
+why: ``fiscal.step(state, p, rng, costs)`` also takes the year's service costs
+from ``services.step``, since transfers are computed from them. ``divisions``,
+``services`` and ``fiscal`` draw no random numbers (their ``rng`` may be None).
 
-``Flows`` maps ``(indicator, category)`` to an array with one value per area
-(``category`` is ``""`` when there is no breakdown). City totals are added by
-`sim.pipeline.indicators`, so steps never compute them.
+The order (DESIGN.md's eleven steps) lives in one place, `UrbanizationModel.step`.
+
+``ByArea`` maps ``(indicator, category)`` to an array with one value per area
+(``category`` is ``""`` when there is no breakdown): ``Flows`` are the year's
+events, ``stocks`` the end-of-year state, both of this type. City totals are
+added by `sim.pipeline.indicators`, so steps never compute them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-Flows = dict[tuple[str, str], np.ndarray]
+ByArea = dict[tuple[str, str], np.ndarray]
+Flows = ByArea  # a year's events by area
 
 
 def area_index(area: np.ndarray, n_areas: int) -> np.ndarray:

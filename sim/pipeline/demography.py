@@ -29,7 +29,7 @@ True
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -47,6 +47,9 @@ from sim.population import (
     State,
     copy_land_rights,
 )
+
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
 
 GROUP_WIDTH = 5  # the published tables use 5-year age groups
 LIFE_TABLE_END = 110  # oldest age of the life table; the open group's rate applies above 100
@@ -324,7 +327,7 @@ def move_in_together(state: State, men: np.ndarray, women: np.ndarray, d: Any,
     return created
 
 
-def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     """Age everyone a year, remove the dead, add the newborns, pair single adults."""
     d = p.demography
     n_areas = len(load_areas())

@@ -9,13 +9,16 @@ Only the place is reclassified: nobody moves, hukou and residence years are unch
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.areas import load_areas
 from sim.pipeline import Flows
 from sim.population import COUNTY_SEAT_TOWN, URBAN_DISTRICT, State
+
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
 
 
 def becoming_districts(year: int) -> np.ndarray:
@@ -24,7 +27,7 @@ def becoming_districts(year: int) -> np.ndarray:
     return np.array([i for i, y in enumerate(years) if y == year], dtype=np.int8)
 
 
-def step(state: State, p: Any, rng: np.random.Generator | None = None) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator | None = None) -> Flows:
     """Reclassify the county-seat town of areas becoming districts this year."""
     persons = state.persons
     seat = np.isin(persons.area, becoming_districts(p.year)) & (persons.place == COUNTY_SEAT_TOWN)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -63,6 +63,9 @@ from sim.population import (
     Persons,
     State,
 )
+
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
 
 
 @dataclass(frozen=True)
@@ -110,14 +113,14 @@ def stable_job(persons: Persons) -> np.ndarray:
             | (persons.employment == SELF_EMPLOYED))
 
 
-def landlord_consents(state: State, p: Any) -> np.ndarray:
+def landlord_consents(state: State, p: YearParameters) -> np.ndarray:
     """Per person: the household rents from a landlord who lets it register a hukou at the
     address (a share ``policy.landlord_consent_share`` of landlords do)."""
     return ((state.household_of("tenure") == RENT)
             & (state.household_of("landlord_draw") < p.policy.landlord_consent_share))
 
 
-def registration_possible(state: State, p: Any) -> np.ndarray:
+def registration_possible(state: State, p: YearParameters) -> np.ndarray:
     """Clause 九: a renter whose landlord refuses can register only in a community collective
     household (社区集体户), which exists when ``policy.community_collective_household``."""
     tenure = state.household_of("tenure")
@@ -129,7 +132,7 @@ def _stable_residence(state: State, tenures: tuple[str, ...]) -> np.ndarray:
     return np.isin(state.household_of("tenure"), _codes(tenures, TENURE))
 
 
-def town(state: State, p: Any) -> Eligibility:
+def town(state: State, p: YearParameters) -> Eligibility:
     """Clause 四: legal stable residence (owned or rented) in the county-seat town (县政府驻地镇)
     or another designated town (建制镇) is enough."""
     persons = state.persons
@@ -141,7 +144,7 @@ def town(state: State, p: Any) -> Eligibility:
     })
 
 
-def urban_district(state: State, p: Any) -> Eligibility:
+def urban_district(state: State, p: YearParameters) -> Eligibility:
     """Clause 五: in the urban districts (城区), legal stable job and residence (含租赁) and urban
     social insurance "as the state requires" (按照国家规定).
 
@@ -167,7 +170,7 @@ def urban_district(state: State, p: Any) -> Eligibility:
     return Eligibility.of(holds)
 
 
-def talent(state: State, p: Any) -> Eligibility:
+def talent(state: State, p: YearParameters) -> Eligibility:
     """Clause 六: a graduate of college or technical secondary school (大中专; 技校/职高 only with
     a primary vocational qualification 初级工及以上职业资格) formally hired (正式聘用) by a
     legal-person employer (法人单位; an individual business 个体工商户 is not one) on a labour
@@ -192,7 +195,7 @@ def talent(state: State, p: Any) -> Eligibility:
     })
 
 
-def investment(state: State, p: Any) -> Eligibility:
+def investment(state: State, p: YearParameters) -> Eligibility:
     """Clause 七: legal representative (法定代表人) of an enterprise with fixed premises, a business
     licence and 1+ year of tax receipts *or* proof of tax relief (纳税凭证或减免税证明); no minimum
     investment (取消投资金额的限制). A scenario's minimum (before 2016) is compared with the
@@ -222,7 +225,7 @@ BRINGS_FAMILY: dict[int, bool] = {TOWN: True, URBAN_DISTRICT_CHANNEL: True, TALE
 """Whether a channel lets co-residing spouse, children and parents settle too (六: self only)."""
 
 
-def evaluate(state: State, p: Any) -> dict[int, Eligibility]:
+def evaluate(state: State, p: YearParameters) -> dict[int, Eligibility]:
     """Every channel's rule on every person."""
     return {code: rule(state, p) for code, rule in RULES.items()}
 

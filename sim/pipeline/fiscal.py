@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from sim.pipeline import Flows, per_area
 from sim.pipeline.services import PAYERS, age_band
 from sim.population import LIAONING, NONE, OTHER_PROVINCE, OUTSIDE, PANJIN, State
 
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
+
 MECHANISMS = ("linkage", "equalization", "county_guarantee")
 POOL_RULES = ("fixed", "growing", "per_settler", "reward")
 # Columns of the linkage factor matrix, in order.
@@ -39,7 +42,6 @@ LINKAGE_FACTORS = ("settlers_within_city", "settlers_within_province",
                    "settlers_cross_province", "permit_holders", "migrant_pupils")
 SETTLER_ORIGINS = (PANJIN, LIAONING, OTHER_PROVINCE)  # ORIGINS order: city, province, other
 
-Params = Any  # sim.scenario.YearParameters or a SimpleNamespace in tests
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def settlers_by_origin(state: State, factors: Sequence[float], n_areas: int) -> 
                             for o in SETTLER_ORIGINS])
 
 
-def migrant_pupils(state: State, p: Params, n_areas: int) -> np.ndarray:
+def migrant_pupils(state: State, p: YearParameters, n_areas: int) -> np.ndarray:
     """Non-local children of compulsory-school age living in each area (随迁子女)."""
     t = state.persons
     pupil = (t.hukou_area == OUTSIDE) & (age_band(t.age, p.services.compulsory_education.ages)
@@ -155,7 +157,7 @@ def capacity_tilt(revenue: np.ndarray, population: np.ndarray, exponent: float) 
     return ratio ** exponent
 
 
-def citizenization_reward(state: State, p: Params, n_areas: int) -> np.ndarray:
+def citizenization_reward(state: State, p: YearParameters, n_areas: int) -> np.ndarray:
     """Estimated central reward (市民化奖励资金, 财预〔2022〕60号) plus the province's
     matching share, attributed to the area whose settlers and migrant pupils earned it."""
     r = p.fiscal.reward
@@ -165,7 +167,7 @@ def citizenization_reward(state: State, p: Params, n_areas: int) -> np.ndarray:
     return central * (1.0 + r.provincial_match)
 
 
-def linkage_factors(state: State, p: Params, n_areas: int) -> np.ndarray:
+def linkage_factors(state: State, p: YearParameters, n_areas: int) -> np.ndarray:
     """Areas × `LINKAGE_FACTORS`: phase-weighted settlers by origin, permit holders,
     migrant pupils."""
     t = state.persons
@@ -175,14 +177,14 @@ def linkage_factors(state: State, p: Params, n_areas: int) -> np.ndarray:
                             permits, migrant_pupils(state, p, n_areas)])
 
 
-def linkage_weights(p: Params) -> np.ndarray:
+def linkage_weights(p: YearParameters) -> np.ndarray:
     """Weights of `LINKAGE_FACTORS` (reward rates relative to a within-city settler)."""
     lk = p.fiscal.linkage
     return np.array([lk.rate_within_city, lk.rate_within_province, lk.rate_cross_province,
                      lk.weight_permit_holder, lk.weight_migrant_pupil])
 
 
-def linkage_pool(p: Params, years: int, settlers: float, reward: float) -> float:
+def linkage_pool(p: YearParameters, years: int, settlers: float, reward: float) -> float:
     """The linkage pool by ``fiscal.linkage.pool_rule``: a fixed sum, a sum growing
     yearly, an amount per phase-weighted settler, or a share of the reward received."""
     lk = p.fiscal.linkage
@@ -208,7 +210,7 @@ def local_incremental_cost(costs: Flows, payers: Sequence[str], n_areas: int) ->
                np.zeros(n_areas))
 
 
-def step(state: State, p: Params, rng: np.random.Generator | None, costs: Flows) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator | None, costs: Flows) -> Flows:
     """Transfers by mechanism, the citizenization reward and the fiscal gap per area.
 
     ``costs`` are the flows of `sim.pipeline.services.step` for the same year.

@@ -11,7 +11,7 @@ Intention of a household, evaluated on its applicant::
 
     U = α + β_edu (years of schooling − 9) + β_income ln(income per person / 20,000)
           + β_intra [hukou in Liaoning] + β_insured [urban social insurance]
-          + β_married [married] + β_years min(years here, 20)
+          + β_married [married] + β_years min(years here, cap)
           + β_age max(age − 39, 0) (1 + κ_age [homestead])
           + β_female [woman] + β_rural [rural hukou] + β_own [owns home here]
           + β_contract [labour contract] (1 − κ_contract [homestead])
@@ -45,38 +45,32 @@ Every coefficient is in ``sim/data/parameters/behaviour.toml`` with its source.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.pipeline import services
 from sim.pipeline.life_course import pupils
 from sim.population import (
-    COLLEGE,
-    JUNIOR,
     LIAONING,
     NONE,
     OUTSIDE,
     OWN,
     PANJIN,
-    PRIMARY,
-    SECONDARY_SPECIALIZED,
-    SENIOR,
-    TECHNICAL_SCHOOL,
     State,
 )
 
-SCHOOL_YEARS = np.zeros(6)
-SCHOOL_YEARS[[PRIMARY, JUNIOR, SENIOR, SECONDARY_SPECIALIZED, TECHNICAL_SCHOOL, COLLEGE]] = (
-    6, 9, 12, 12, 12, 15.5)
-INCOME_REFERENCE = 20_000.0  # yuan per person and year, centring only
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
+
+COMPULSORY_YEARS = 9  # the centre of the education term: nine years of compulsory schooling
 
 
 def logistic(u: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-u))
 
 
-def hukou_gain(state: State, p: Any) -> np.ndarray:
+def hukou_gain(state: State, p: YearParameters) -> np.ndarray:
     """Per person: the household's mean share of services it would gain with urban hukou."""
     persons = state.persons
     now = services.status_of(state)
@@ -125,7 +119,7 @@ def awareness(year: int, b: Any) -> float:
     return float(1.0 - np.exp(-b.awareness.rate * years)) if years > 0 else 0.0
 
 
-def probability(state: State, p: Any, rows: np.ndarray | None = None) -> np.ndarray:
+def probability(state: State, p: YearParameters, rows: np.ndarray | None = None) -> np.ndarray:
     """P(intend to settle) for the persons in ``rows`` (all persons by default)."""
     b = p.behaviour.intention
     persons = state.persons
@@ -140,12 +134,13 @@ def probability(state: State, p: Any, rows: np.ndarray | None = None) -> np.ndar
     children = state.by_household.any(without_exam_access)
     income = state.income_per_person()[rows]
     u = (b.intercept
-         + b.education * (SCHOOL_YEARS[persons.education[rows]] - 9)
-         + b.log_income * np.log(np.maximum(income, 1000) / INCOME_REFERENCE)
+         + b.education * (np.asarray(b.school_years_by_education)[persons.education[rows]]
+                          - COMPULSORY_YEARS)
+         + b.log_income * np.log(np.maximum(income, b.income_floor) / b.income_reference)
          + b.intra_province * (np.isin(persons.origin[rows], (PANJIN, LIAONING)))
          + b.insured * (persons.insurance_years[rows] > 0)
          + b.married * persons.married[rows]
-         + b.years_here * np.minimum(persons.residence_years[rows], 20)
+         + b.years_here * np.minimum(persons.residence_years[rows], b.years_here_cap)
          + b.age_over_39 * np.maximum(persons.age[rows] - 39, 0)
          * (1 + b.homestead_age_boost * homestead)
          + b.female * (persons.sex[rows] == 0)
@@ -172,20 +167,20 @@ def draw_missing(state: State, rng: np.random.Generator) -> None:
         draws[missing] = rng.random(int(missing.sum()))
 
 
-def intends(state: State, p: Any, rows: np.ndarray) -> np.ndarray:
+def intends(state: State, p: YearParameters, rows: np.ndarray) -> np.ndarray:
     """Whether the households of the persons ``rows`` intend to settle this year (persistent:
     P(intend) against the household's fixed draw)."""
     draw = state.households.intention_draw[state.persons.household[rows]]
     return draw < probability(state, p, rows)
 
 
-def aware(state: State, p: Any, rows: np.ndarray) -> np.ndarray:
+def aware(state: State, p: YearParameters, rows: np.ndarray) -> np.ndarray:
     """Whether the households of the persons ``rows`` know of the reform this year."""
     draw = state.households.awareness_draw[state.persons.household[rows]]
     return draw < awareness(p.year, p.behaviour)
 
 
-def settles(state: State, p: Any, candidates: np.ndarray, rng: np.random.Generator
+def settles(state: State, p: YearParameters, candidates: np.ndarray, rng: np.random.Generator
             ) -> tuple[np.ndarray, np.ndarray]:
     """Which candidate applicants (bool per person) settle this year, and which intend."""
     rows = np.flatnonzero(candidates)

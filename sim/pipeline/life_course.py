@@ -16,7 +16,7 @@ live in a town) and stop farming at ``work.farming_stop_age``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,8 +32,11 @@ from sim.population import (
     State,
 )
 
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
 
-def pupils(persons: Persons, p: Any) -> np.ndarray:
+
+def pupils(persons: Persons, p: YearParameters) -> np.ndarray:
     """School-age persons (在校年龄): compulsory and senior-secondary ages."""
     first, end = p.life_course.schooling.ages
     return (persons.age >= first) & (persons.age < end)
@@ -134,7 +137,7 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
     persons.tax_years[persons.business_licence & ~founds] += 1
 
 
-def step(state: State, p, rng: np.random.Generator) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     """Advance every person's life course by one year."""
     lc = p.life_course
     persons = state.persons

@@ -23,7 +23,7 @@ Panjin hukou holders leaving), per area.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from sim.population import (
     State,
     copy_land_rights,
 )
+
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
 
 
 def urban_destinations(state: State) -> tuple[np.ndarray, np.ndarray]:
@@ -243,7 +246,7 @@ def hukou_moves_out(state: State, m: Any, rng: np.random.Generator, flows: Flows
     state.persons = persons.take(~moves_out)
 
 
-def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     """All moves of the year, in the order: rural → urban, departures, returns, hukou moved
     out, arrivals."""
     m = p.migration

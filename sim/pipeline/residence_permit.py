@@ -17,7 +17,7 @@ What the permit entitles to (immediate / conditional services, exam eligibility)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,19 +27,22 @@ from sim.pipeline.eligibility import Eligibility, stable_job
 from sim.pipeline.life_course import pupils
 from sim.population import OUTSIDE, OWN, RENT, State
 
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
+
 # Art. 2's "legal stable residence" is national law: owned or rented, whatever the tenures
 # a settlement scenario admits.
 _PERMIT_TENURES = (OWN, RENT)
 
 
-def studying(state: State, p: Any) -> np.ndarray:
+def studying(state: State, p: YearParameters) -> np.ndarray:
     """Continuous study (连续就读): a school-age child enrolled in a Panjin school."""
     persons = state.persons
     schooling_end = p.life_course.schooling.ages[1]
     return (persons.age < schooling_end) & (persons.school_years_local >= 1)
 
 
-def may_hold(state: State, p: Any) -> Eligibility:
+def may_hold(state: State, p: YearParameters) -> Eligibility:
     """居住证暂行条例 Art. 2 (clause 十一): who may hold a residence permit this year."""
     persons = state.persons
     rp = p.policy.residence_permit
@@ -53,7 +56,7 @@ def may_hold(state: State, p: Any) -> Eligibility:
     })
 
 
-def take_up_probability(state: State, p: Any) -> np.ndarray:
+def take_up_probability(state: State, p: YearParameters) -> np.ndarray:
     """Yearly chance of applying for a permit, per person."""
     b = p.behaviour.permit
     persons = state.persons
@@ -63,7 +66,7 @@ def take_up_probability(state: State, p: Any) -> np.ndarray:
     return np.minimum(b.take_up * factor, 1.0)
 
 
-def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     """Endorse holders who still qualify, lapse those who do not (Art. 10), issue new permits
     to a share ``take_up`` of those who qualify. Counts include the year of issue."""
     persons = state.persons

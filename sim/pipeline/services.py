@@ -30,7 +30,7 @@ are aged ``ages[0] <= age < ages[-1]``), ``unit_cost`` (yuan per user per year,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,6 +50,9 @@ from sim.population import (
     State,
 )
 
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
+
 SERVICES = ("compulsory_education", "senior_secondary", "vocational_training",
             "employment_services", "medical_insurance", "basic_public_health",
             "residents_pension", "minimum_living_allowance", "medical_assistance",
@@ -61,7 +64,6 @@ PAYERS = ("central", "province", "city", "county")  # county = district/county l
 STATUSES = ("local_urban", "local_rural", "permit", "no_permit")
 LOCAL_URBAN, LOCAL_RURAL, PERMIT, NO_PERMIT = range(4)
 
-Params = Any  # sim.scenario.YearParameters or a SimpleNamespace in tests
 
 
 def status_of(state: State) -> np.ndarray:
@@ -105,7 +107,7 @@ def household_max(state: State, values: np.ndarray) -> np.ndarray:
     return groups.project(groups.max(values.astype(np.int64), empty=0))
 
 
-def permit_conditions_met(state: State, p: Params) -> np.ndarray:
+def permit_conditions_met(state: State, p: YearParameters) -> np.ndarray:
     """Whether the years conditions of clause 十一 are met for the conditional services.
 
     Family-based services (assistance, housing) follow the best-placed member of the
@@ -125,7 +127,7 @@ def _check_names(names: Sequence[str], where: str) -> None:
         raise ValueError(f"{where}: unknown service(s) {bad}; valid: {', '.join(SERVICES)}")
 
 
-def entitled(state: State, p: Params, service: str, status: np.ndarray | None = None,
+def entitled(state: State, p: YearParameters, service: str, status: np.ndarray | None = None,
              conditions: np.ndarray | None = None) -> np.ndarray:
     """Per person: may this person use ``service`` under ``status`` (default: actual)?
 
@@ -171,7 +173,7 @@ def rural_standard(state: State, status: np.ndarray) -> np.ndarray:
 
 
 # Status-independent conditions of use beyond age (who is a user if entitled).
-def _no_employee_insurance(state: State, ps: Params) -> np.ndarray:
+def _no_employee_insurance(state: State, ps: Any) -> np.ndarray:
     """City–rural residents' medical insurance (城乡居民医保) covers those outside the
     urban employees' scheme (clause 十三): neither contributing now nor an employee
     pensioner (retirees keep the employees' medical insurance)."""
@@ -179,13 +181,13 @@ def _no_employee_insurance(state: State, ps: Params) -> np.ndarray:
     return ~(t.insured | t.employee_pension)
 
 
-def _no_employee_pension(state: State, ps: Params) -> np.ndarray:
+def _no_employee_pension(state: State, ps: Any) -> np.ndarray:
     """The residents' basic pension (城乡居民基础养老金) goes to those without an employee
     pension (职工养老金)."""
     return ~state.persons.employee_pension
 
 
-def _income_below_standard(state: State, ps: Params) -> np.ndarray:
+def _income_below_standard(state: State, ps: Any) -> np.ndarray:
     """The minimum living allowance (低保) is means-tested: household income per person
     below the standard of the place of residence (urban in towns, rural in villages),
     whatever the hukou, so settling changes who is entitled, not who is poor."""
@@ -194,7 +196,7 @@ def _income_below_standard(state: State, ps: Params) -> np.ndarray:
     return state.income_per_person() < standard
 
 
-def _renting_with_stable_job(state: State, ps: Params) -> np.ndarray:
+def _renting_with_stable_job(state: State, ps: Any) -> np.ndarray:
     """Housing security (住房保障: public rental housing) for renting households in
     towns with a member in stable contracted work (clause 十三)."""
     t = state.persons
@@ -204,13 +206,13 @@ def _renting_with_stable_job(state: State, ps: Params) -> np.ndarray:
             & np.isin(t.place, URBAN_PLACES))
 
 
-def _settling_this_year(state: State, ps: Params) -> np.ndarray:
+def _settling_this_year(state: State, ps: Any) -> np.ndarray:
     """The one-time urban infrastructure cost (yuan per settler, once) falls in the year of
     settling."""
     return state.persons.settled_year == state.year
 
 
-CONDITIONS: dict[str, Callable[[State, Params], np.ndarray]] = {
+CONDITIONS: dict[str, Callable[[State, YearParameters], np.ndarray]] = {
     "medical_insurance": _no_employee_insurance,
     "residents_pension": _no_employee_pension,
     "minimum_living_allowance": _income_below_standard,
@@ -228,12 +230,12 @@ def age_band(age: np.ndarray, ages: Sequence[float]) -> np.ndarray:
     return lut[np.maximum(age, 0)]
 
 
-def growth_factor(ps: Params, year: int) -> float:
+def growth_factor(ps: Any, year: int) -> float:
     """Real growth of a unit cost from its reference year to ``year``."""
     return float((1.0 + ps.real_growth) ** (year - ps.reference_year))
 
 
-def service_base(state: State, p: Params, service: str) -> tuple[np.ndarray, ...]:
+def service_base(state: State, p: YearParameters, service: str) -> tuple[np.ndarray, ...]:
     """What does not depend on status, per person: may use the service if entitled (age
     band and conditions), take-up and yuan per user at the urban and the rural standard."""
     ps = getattr(p.services, service)
@@ -254,7 +256,7 @@ def service_base(state: State, p: Params, service: str) -> tuple[np.ndarray, ...
     return possible, ps.take_up, take_up_rural, costs[b] * growth, costs_rural[b] * growth
 
 
-def use_and_unit_cost(state: State, p: Params, service: str, status: np.ndarray,
+def use_and_unit_cost(state: State, p: YearParameters, service: str, status: np.ndarray,
                       conditions: np.ndarray | None = None,
                       base: tuple[np.ndarray, ...] | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
@@ -270,7 +272,7 @@ def use_and_unit_cost(state: State, p: Params, service: str, status: np.ndarray,
     return use * np.where(rural, take_up_rural, take_up), np.where(rural, unit_rural, unit)
 
 
-def payer_shares(p: Params, service: str) -> np.ndarray:
+def payer_shares(p: YearParameters, service: str) -> np.ndarray:
     """Shares of a service's cost paid by central, province, city, county (sum 1)."""
     shares = np.asarray(getattr(p.services, service).payer_shares, dtype=float)
     if len(shares) != len(PAYERS) or not np.isclose(shares.sum(), 1.0):
@@ -279,13 +281,13 @@ def payer_shares(p: Params, service: str) -> np.ndarray:
     return shares
 
 
-def costs_by_service(state: State, p: Params, status: np.ndarray | None = None
+def costs_by_service(state: State, p: YearParameters, status: np.ndarray | None = None
                      ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Users and cost (yuan) per area for every service under ``status``."""
     return _costs(state, p, [status_of(state) if status is None else status])[0]
 
 
-def _costs(state: State, p: Params, statuses: list[np.ndarray]
+def _costs(state: State, p: YearParameters, statuses: list[np.ndarray]
            ) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
     """`costs_by_service` under several status vectors, sharing the status-free work."""
     t = state.persons
@@ -303,7 +305,7 @@ def _costs(state: State, p: Params, statuses: list[np.ndarray]
     return out
 
 
-def step(state: State, p: Params, rng: np.random.Generator | None = None) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator | None = None) -> Flows:
     """This year's service users, cost by service and payer, and the incremental cost
     of citizenization by service and payer (actual minus counterfactual status)."""
     actual, before = _costs(state, p, [status_of(state), counterfactual_status(state)])

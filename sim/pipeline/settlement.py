@@ -19,7 +19,7 @@ nobody settles without passing a channel's rule and that talent brings no family
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from sim.population import (
     URBAN_PLACES,
     State,
 )
+
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
 
 CHANNEL_ORDER = (TOWN, URBAN_DISTRICT_CHANNEL, INVESTMENT, TALENT)
 
@@ -92,7 +95,7 @@ def choose_applicants(state: State, eligible: np.ndarray) -> np.ndarray:
     return out
 
 
-def registration_place(state: State, p: Any, channel: np.ndarray) -> np.ndarray:
+def registration_place(state: State, p: YearParameters, channel: np.ndarray) -> np.ndarray:
     """Where each applicant registers (NONE for non-applicants).
 
     - 四/五: own home; rented home if the landlord consents, else the community collective
@@ -126,7 +129,7 @@ def registration_place(state: State, p: Any, channel: np.ndarray) -> np.ndarray:
     return np.where(channel == NONE, NONE, place).astype(np.int8)
 
 
-def decide(state: State, p: Any, rng: np.random.Generator) -> Decision:
+def decide(state: State, p: YearParameters, rng: np.random.Generator) -> Decision:
     """Who settles this year, through which channel and where; changes nothing."""
     persons = state.persons
     eligibility = evaluate(state, p)
@@ -167,7 +170,7 @@ def check(decision: Decision, state: State) -> None:
         raise AssertionError("a family member settled without an applicant in the household")
 
 
-def apply(state: State, p: Any, decision: Decision) -> None:
+def apply(state: State, p: YearParameters, decision: Decision) -> None:
     """The hukou move: urban hukou of the area of residence, year and channel recorded, origin
     kept; a settler no longer needs a residence permit. Land rights per principle 二.2."""
     persons = state.persons
@@ -201,7 +204,7 @@ def flows(state: State, decision: Decision) -> Flows:
     return out
 
 
-def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     """Decide, check the hard rules, apply, and return the year's settlements."""
     decision = decide(state, p, rng)
     check(decision, state)

@@ -16,7 +16,7 @@ longer say where the village is.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from sim.population import (
     VILLAGE,
     State,
 )
+
+if TYPE_CHECKING:
+    from sim.scenario import YearParameters
 
 
 def village_areas(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,7 +48,7 @@ def village_areas(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ids, areas, np.isin(ids, rural_ids)
 
 
-def choose_villages(state: State, p: Any, rng: np.random.Generator) -> np.ndarray:
+def choose_villages(state: State, p: YearParameters, rng: np.random.Generator) -> np.ndarray:
     """Ids of the villages the schedule converts in year ``p.year``.
 
     Each row converts ``share`` × (the area's villages), stochastically rounded so small
@@ -92,7 +95,7 @@ def convert(state: State, villages: np.ndarray, year: int) -> np.ndarray:
     return converts
 
 
-def step(state: State, p: Any, rng: np.random.Generator) -> Flows:
+def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     """Convert this year's scheduled villages; flows by the villages' (hukou) area."""
     persons = state.persons
     ids, areas, _ = village_areas(state)

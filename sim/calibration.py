@@ -103,7 +103,7 @@ def _safe(name: str) -> str:
     return name.replace(".", "__")
 
 
-def fit(scenario: Scenario, folder: Path, scale: float | None = None,
+def estimate_posterior(scenario: Scenario, folder: Path, scale: float | None = None,
         population_size: int | None = None, generations: int | None = None,
         max_simulations: int | None = None, seed: int | None = None,
         progress: bool = True) -> dict[str, Any]:

@@ -178,18 +178,29 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from sim.calibration import POSTERIOR_FILE, fit, write_calibrated, write_posterior, write_report
+    from sim.calibration import (
+        POSTERIOR_FILE,
+        estimate_posterior,
+        load_config,
+        write_calibrated,
+        write_posterior,
+        write_report,
+    )
     from sim.runner import new_run_folder
     from sim.scenario import CALIBRATED_FILE
 
     scenario = load_scenario(args.scenario)
     folder = new_run_folder("calibration", Path(args.out) if args.out else None)
-    print(f"hukou-sim: calibrating (ABC-SMC) on {scenario.name}, scale {args.scale}, "
-          f"{args.particles} particles, at most {args.generations} generations and "
-          f"{args.max_simulations} simulations -> {folder}", file=sys.stderr)
-    result = fit(scenario, folder, scale=args.scale, population_size=args.particles,
-                 generations=args.generations, max_simulations=args.max_simulations,
-                 seed=args.seed, progress=not args.quiet)
+    abc = load_config()["abc"]
+    settings = {"scale": args.scale, "population_size": args.particles,
+                "generations": args.generations, "max_simulations": args.max_simulations,
+                "seed": args.seed}
+    settings = {k: abc[k] if v is None else v for k, v in settings.items()}
+    print(f"hukou-sim: calibrating (ABC-SMC) on {scenario.name}, scale {settings['scale']}, "
+          f"{settings['population_size']} particles, at most {settings['generations']} "
+          f"generations and {settings['max_simulations']} simulations -> {folder}",
+          file=sys.stderr)
+    result = estimate_posterior(scenario, folder, progress=not args.quiet, **settings)
     for path in write_report(result, folder):  # fit report, posterior, chart
         print(path)
     if args.write:

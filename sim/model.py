@@ -62,8 +62,8 @@ class UrbanizationModel(mesa.Model):
         self.replicate = replicate
         self.areas = load_areas()
         self.state: State
-        self.fit: FitReport  # how well the synthetic population matches its marginals
-        self.state, self.fit = synthesize(scenario.run.scale, self.rng)
+        self.population_fit: FitReport  # how well the synthetic population matches its marginals
+        self.state, self.population_fit = synthesize(scenario.run.scale, self.rng)
         self.datacollector = mesa.DataCollector(tables={"indicators": list(indicators.COLUMNS)})
         self._collect({})
 

@@ -12,7 +12,7 @@ Example
 -------
 >>> from sim.scenario import load_defaults
 >>> s = load_defaults().with_overrides({"run.scale": 0.002, "run.end_year": 2016})
->>> frame, fits = run_replicates(s)
+>>> frame, population_fits = run_replicates(s)
 >>> sorted(frame.year.unique().tolist())
 [2015, 2016]
 """
@@ -64,7 +64,7 @@ def _run_one(scenario: Scenario, replicate: int, seed: np.random.SeedSequence,
 
     model.run(progress=report if progress else None)
     frame = model.indicators()
-    return list(frame.itertuples(index=False, name=None)), model.fit.rows
+    return list(frame.itertuples(index=False, name=None)), model.population_fit.rows
 
 
 def run_replicates(scenario: Scenario, workers: int = 1,
@@ -136,7 +136,7 @@ def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool
     """Run the scenario and write its run folder; returns the manifest."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    frame, fits = run_replicates(scenario, workers=workers, progress=progress)
+    frame, population_fits = run_replicates(scenario, workers=workers, progress=progress)
     wall = time.perf_counter() - t0
     frame.to_csv(folder / "indicators.csv", index=False)
     validation = validation_table(frame)
@@ -163,7 +163,7 @@ def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool
         "wall_time_seconds": round(wall, 3),
         "python": sys.version.split()[0],
         "cpu_count": os.cpu_count(),
-        "population_fit": fits[0],
+        "population_fit": population_fits[0],
         "validation": validation.astype(object).where(validation.notna(), None)
                                 .to_dict(orient="records"),
         "parameters": scenario.resolved(),

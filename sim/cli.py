@@ -180,7 +180,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibration import fit, write_calibrated, write_report
     from sim.runner import new_run_folder
-    from sim.scenario import CALIBRATED_FILE
+    from sim.scenario import loading  # its CALIBRATED_FILE, read when called (tests patch it)
 
     scenario = load_scenario(args.scenario)
     folder = new_run_folder("calibration", Path(args.out) if args.out else None)
@@ -191,10 +191,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for path in write_report(result, folder):  # fit report, history, values, chart
         print(path)
     if args.write:
-        if CALIBRATED_FILE.exists():  # keep the values being replaced
-            shutil.copy(CALIBRATED_FILE, folder / "previous_calibrated.toml")
+        if loading.CALIBRATED_FILE.exists():  # keep the values being replaced
+            shutil.copy(loading.CALIBRATED_FILE, folder / "previous_calibrated.toml")
             print(folder / "previous_calibrated.toml")
-        print(write_calibrated(result, CALIBRATED_FILE))
+        print(write_calibrated(result, loading.CALIBRATED_FILE))
     print((folder / "fit_report.md").read_text(encoding="utf-8"))
     return 0
 

@@ -103,13 +103,13 @@ def test_internal_error_is_one_line_and_leaves_no_empty_folder(scenario, tmp_pat
 
 def test_calibrate_keeps_the_values_it_replaces(tmp_path, monkeypatch, capsys):
     """A short calibration (one sweep, tiny scale) writes its report and keeps the old file."""
-    import sim.scenario
+    from sim.scenario import loading
 
     calibrated = tmp_path / "calibrated.toml"
-    calibrated.write_text(sim.scenario.CALIBRATED_FILE.read_text(encoding="utf-8"),
+    calibrated.write_text(loading.CALIBRATED_FILE.read_text(encoding="utf-8"),
                           encoding="utf-8")
     before = calibrated.read_text(encoding="utf-8")
-    monkeypatch.setattr(sim.scenario, "CALIBRATED_FILE", calibrated)
+    monkeypatch.setattr(loading, "CALIBRATED_FILE", calibrated)
     out = tmp_path / "report"
     assert main(["calibrate", "--scale", "0.003", "--seeds", "1", "--sweeps", "1",
                  "--out", str(out), "--quiet"]) == 0

@@ -187,7 +187,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         write_report,
     )
     from sim.runner import new_run_folder
-    from sim.scenario import CALIBRATED_FILE
+    from sim.scenario import loading  # its CALIBRATED_FILE, read when called (tests patch it)
 
     scenario = load_scenario(args.scenario)
     folder = new_run_folder("calibration", Path(args.out) if args.out else None)
@@ -204,11 +204,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for path in write_report(result, folder):  # fit report, posterior, chart
         print(path)
     if args.write:
-        for packaged in (CALIBRATED_FILE, POSTERIOR_FILE):  # keep the files being replaced
+        calibrated_file = loading.CALIBRATED_FILE  # read when called (tests patch it)
+        for packaged in (calibrated_file, POSTERIOR_FILE):  # keep the files being replaced
             if packaged.exists():
                 shutil.copy(packaged, folder / f"previous_{packaged.name}")
                 print(folder / f"previous_{packaged.name}")
-        print(write_calibrated(result, CALIBRATED_FILE))
+        print(write_calibrated(result, calibrated_file))
         print(write_posterior(result, POSTERIOR_FILE))
     print((folder / "fit_report.md").read_text(encoding="utf-8"))
     return 0

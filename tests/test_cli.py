@@ -105,15 +105,15 @@ def test_calibrate_keeps_the_files_it_replaces(tmp_path, monkeypatch, capsys):
     """A short calibration (a few particles, tiny scale) writes its report, the posterior and
     the calibrated medians, and keeps the files it replaces."""
     import sim.calibration
-    import sim.scenario
+    from sim.scenario import loading
 
     calibrated = tmp_path / "calibrated.toml"
-    calibrated.write_text(sim.scenario.CALIBRATED_FILE.read_text(encoding="utf-8"),
+    calibrated.write_text(loading.CALIBRATED_FILE.read_text(encoding="utf-8"),
                           encoding="utf-8")
     posterior = tmp_path / "posterior.csv"
     posterior.write_text("old\n", encoding="utf-8")
     before = calibrated.read_text(encoding="utf-8")
-    monkeypatch.setattr(sim.scenario, "CALIBRATED_FILE", calibrated)
+    monkeypatch.setattr(loading, "CALIBRATED_FILE", calibrated)
     monkeypatch.setattr(sim.calibration, "POSTERIOR_FILE", posterior)
     out = tmp_path / "report"
     assert main(["calibrate", "--scale", "0.003", "--particles", "4", "--generations", "1",

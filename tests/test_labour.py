@@ -118,6 +118,12 @@ def test_insurance_years_survive_job_loss_and_count_on_after_a_new_job():
     assert t.insured[0] and t.insurance_years[0] == 7
 
 
+def test_early_retirees_do_not_look_for_work():
+    s = make_state(2, age=52, employee_pension=[True, False], insurance_years=[20, 0])
+    year_of_work(s, **{"life_course.work.entry_rate": 1.0})
+    assert s.persons.employment[0] == NOT_WORKING and s.persons.employment[1] != NOT_WORKING
+
+
 def test_a_self_employed_person_can_become_insured():
     s = make_state(2, employment=SELF_EMPLOYED)
     year_of_work(s, **{"life_course.work.flexible_enrolment_rate": 1.0})

@@ -95,7 +95,8 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
      employer_enrolment, flexible_enrolment, farm_exit, founding, tax_relief,
      ) = rng.random((11, n))
     of_working_age = ((persons.age >= lc.schooling.ages[1])
-                      & (persons.age < retirement_age(persons.sex, w)))
+                      & (persons.age < retirement_age(persons.sex, w))
+                      & ~persons.employee_pension)  # early retirees do not seek work
 
     retires = retire(persons, lc)
     non_farm = np.isin(persons.employment, (EMPLOYED, SELF_EMPLOYED))

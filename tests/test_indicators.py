@@ -72,6 +72,9 @@ def test_city_rows_sum_areas_and_recompute_rates():
     assert city["resident_urbanization_rate", ""] == pytest.approx(15 / 22, rel=1e-12)
     assert city["registered_urbanization_rate", ""] == pytest.approx(16 / 21, rel=1e-12)
     assert ind.city_rows({("resident_urbanization_rate", ""): np.zeros(2)}) == {}
+    # a rate needs both parts; with one of them only that part is summed
+    assert ind.city_rows({("resident_urban_population", ""): np.ones(2)}) == {
+        ("resident_urban_population", ""): 2.0}
 
 
 def test_rates_of_empty_areas_are_zero():
@@ -99,11 +102,11 @@ def test_add_flows_sums_shared_keys_and_keeps_the_others():
 
 
 def test_hukou_moves_by_old_and_new_area():
-    """#0 moves its hukou from area 0 to 1 (weight 1); #1, a migrant, settles in area 2
+    """#0 moves its hukou from area 0 to 1 (weight 5); #1, a migrant, settles in area 2
     (weight 2: in, but out of no Panjin area); #2 keeps area 1."""
     persons = Persons.empty(3)
     persons.hukou_area[:] = [1, 2, 1]
-    persons.weight[:] = [1, 2, 3]
+    persons.weight[:] = [5, 2, 3]
     moves = ind.hukou_moves(np.array([0, OUTSIDE, 1]), persons, 3)
-    assert moves["hukou_moves_in", ""].tolist() == [0, 1, 2]
-    assert moves["hukou_moves_out", ""].tolist() == [1, 0, 0]
+    assert moves["hukou_moves_in", ""].tolist() == [0, 5, 2]
+    assert moves["hukou_moves_out", ""].tolist() == [5, 0, 0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -65,10 +66,23 @@ def test_two_area_example_by_hand():
 def test_allocation_edge_cases():
     assert fs.allocate(0.0, np.ones((3, 1)), [1.0]).tolist() == [0, 0, 0]
     assert fs.allocate(9.0, np.zeros((3, 2)), [1.0, 1.0]).tolist() == [3, 3, 3]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="allocate: 2 factors but 1 weights"):
         fs.allocate(1.0, np.ones((2, 2)), [1.0])
-    with pytest.raises(ValueError):
-        fs.allocate(1.0, -np.ones((2, 1)), [1.0])
+    bad = "allocate: pool, factors and weights must be finite, non-negative"
+    one = np.ones((2, 1))
+    for pool, factors, weights in [(1.0, -one, [1.0]), (1.0, one, [-1.0]), (-1.0, one, [1.0]),
+                                   (math.inf, one, [1.0]), (math.nan, one, [1.0])]:
+        with pytest.raises(ValueError, match=bad):
+            fs.allocate(pool, factors, weights)
+
+
+def test_allocation_gives_leftover_units_to_the_largest_remainders():
+    """A pool of 7 units of its last binary digit (7 x 2**-1074, the smallest float step):
+    5.2 : 1.8 gives 5 and 1 whole units and the 7th to the larger remainder (0.8), not to
+    the larger area; an area with no factors gets no unit, even with a zero remainder."""
+    unit = 2.0 ** -1074
+    out = fs.allocate(7 * unit, np.array([[5.2], [1.8], [0.0]]), [1.0])
+    assert (out / unit).tolist() == [5, 2, 0]
 
 
 def test_phase_down_year_by_year():
@@ -245,6 +259,17 @@ def test_hand_world_gap_counts_only_the_gap_payers(three_areas):
                                [4300 * 9500 / 11600, 4300 * 2100 / 11600, 0], rtol=1e-12)
 
 
+@pytest.mark.parametrize("rule, pool", [
+    ("growing", {"fiscal.linkage.pool_amount": 832.0, "fiscal.linkage.pool_growth": 0.25}),
+    ("reward", {"fiscal.linkage.reward_passthrough": 0.65})])
+def test_hand_world_other_pool_rules(three_areas, rule, pool):
+    """Growing: 832 x 1.25 (one year) = 1040; reward: 0.65 x the reward of 2400 (below) =
+    1560. Split 16 : 8 : 2 as above: (640, 320, 80) and (960, 480, 120)."""
+    flows = hand_step(**{"fiscal.linkage.pool_rule": rule, **pool})
+    expected = {"growing": [640, 320, 80], "reward": [960, 480, 120]}[rule]
+    np.testing.assert_allclose(flows["transfer_payment", "linkage"], expected, rtol=1e-12)
+
+
 def test_hand_world_reward(three_areas):
     """The reward counts settlers of 2016 only (phase-down [1]): A 2 within province x 200
     = 400; B 2 within city x 100 + 1 within province x 200 + 1 cross province x 400 = 800;
@@ -310,6 +335,19 @@ def test_capacity_tilt_by_hand():
     assert fs.capacity_tilt(np.array([1.0, 9.0]), np.array([1.0, 1.0]), 0.0).tolist() == [1, 1]
     assert fs.capacity_tilt(np.array([50.0, 0.0]), np.array([10.0, 10.0]), 1.0).tolist() == [
         0.5, 1.0]  # no revenue: no per-head figure, no tilt
+    assert fs.capacity_tilt(np.array([50.0, 30.0]), np.array([10.0, 0.0]), 1.0).tolist() == [
+        1.6, 1.0]  # revenue but no residents: no tilt either
+    # fractions of a person (small scales): 0.4 and 1.2 a head, city mean 0.4 / 0.5 = 0.8
+    np.testing.assert_allclose(
+        fs.capacity_tilt(np.array([0.1, 0.3]), np.array([0.25, 0.25]), 1.0), [2, 2 / 3],
+        rtol=1e-12)
+
+
+def test_unknown_pool_rule_names_the_valid_ones():
+    p = SimpleNamespace(fiscal=SimpleNamespace(linkage=SimpleNamespace(pool_rule="magic")))
+    with pytest.raises(ValueError, match="fiscal.linkage.pool_rule: unknown rule 'magic'; "
+                                         "valid: fixed, growing, per_settler, reward"):
+        fs.linkage_pool(p, 1, 1.0, 1.0)
 
 
 def test_fiscal_base_and_defaults_load():
@@ -325,5 +363,7 @@ def test_fiscal_base_and_defaults_load():
 def test_outside_and_unknown_payers():
     with pytest.raises(ValueError, match="unknown payer"):
         fs.local_incremental_cost({}, ["town"], 5)
+    assert fs.local_incremental_cost({}, ["city"], 3).tolist() == [0, 0, 0]  # no such flow
+    assert fs.local_incremental_cost({}, [], 3).tolist() == [0, 0, 0]
     s = migrants(1, area=OUTSIDE, age=8)
     assert fs.migrant_pupils(s, params(), 5).sum() == 0

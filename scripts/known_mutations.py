@@ -50,10 +50,9 @@ CHANGES = (
     Change("services: no rural standard for non-locals living in villages", SERVICES,
            "return (status == LOCAL_RURAL) | ((status >= PERMIT) & (state.persons.place == "
            "VILLAGE))", "return status == LOCAL_RURAL", SERVICES_TESTS),
-    Change("services: residents' pension `<` -> `<=` (employee pension years)", SERVICES,
-           "insurance_years < ps.employee_pension_years",
-           "insurance_years <= ps.employee_pension_years", SERVICES_TESTS),
-    Change("services: residents' pension `<` -> `<=` (last age edge)", SERVICES,
+    Change("services: residents' pension age `>=` -> `>` (first age edge, 60)", SERVICES,
+           "(every >= edges[0])", "(every > edges[0])", SERVICES_TESTS),
+    Change("services: residents' pension age `<` -> `<=` (last age edge)", SERVICES,
            "(every < edges[-1])", "(every <= edges[-1])", SERVICES_TESTS),
     Change("indicators: registered urban population by residence, not hukou area",
            "sim/pipeline/indicators.py",

@@ -205,23 +205,22 @@ HAND = {  # unit costs chosen so every cost is a round number in 2021
     "services.residents_pension.take_up": 0.5,
     "services.residents_pension.real_growth": 0.5,
     "services.residents_pension.reference_year": 2020,
-    "services.residents_pension.employee_pension_years": 15,
     "services.elderly_services.unit_cost": [100.0, 400.0],
     "services.elderly_services.real_growth": 0.0,
     "services.minimum_living_allowance.unit_cost": [1000.0],
     "services.minimum_living_allowance.unit_cost_rural": [400.0],
-    "services.minimum_living_allowance.take_up": 0.1,
-    "services.minimum_living_allowance.take_up_rural": 0.5,
+    "services.minimum_living_allowance.take_up": 0.5,
     "services.minimum_living_allowance.real_growth": 0.0,
 }
 
 
 def hand_state() -> State:
-    """Eight persons in 2021 (area 0 unless said; weight 1):
+    """Eight persons in 2021 (area 0 unless said; weight 1; households without income, so
+    below either minimum-living standard):
 
-    0. urban local, 70, no insurance years
-    1. rural local living in a village, 85, 15 insurance years (an employee pension)
-    2. urban local, 60, 14 insurance years (not enough for an employee pension)
+    0. urban local, 70
+    1. rural local living in a village, 85, with an employee pension
+    2. urban local, 60
     3. urban local, 59
     4. permit holder (2 years here, 1 insured) living in a village, 40
     5. the same living in the urban district of area 1
@@ -229,6 +228,8 @@ def hand_state() -> State:
     7. urban local, 120 (past the last age band)
     """
     s = make_state(8, age=[70, 85, 60, 59, 40, 40, 70, 120],
+                   employee_pension=[False, True, False, False, False, False, False, False],
+                   insured=[False, False, False, False, True, True, False, False],
                    insurance_years=[0, 15, 14, 0, 1, 1, 0, 0],
                    residence_years=[0, 0, 0, 0, 2, 2, 0, 0],
                    hukou_area=[0, 0, 0, 0, OUTSIDE, OUTSIDE, OUTSIDE, 0],
@@ -241,20 +242,21 @@ def hand_state() -> State:
 
 def test_hand_computed_costs():
     """Residents' pension: 1000 x 1.5 (one year of 50% growth) x take-up 0.5 = 750 for
-    persons 0 and 2 (aged 60 to 119, fewer than 15 insurance years); not 1 (15 years),
+    persons 0 and 2 (aged 60 to 119, no employee pension); not 1 (employee pension),
     3 (59), 7 (120), nor the non-locals. Elderly services: 100 at 60-79 (0, 2), 400 at 80+
-    (1). Minimum living allowance (ages 0-119): urban standard 1000 x 0.1 = 100 (0, 2, 3
-    and the urban-district permit holder 5), rural standard 400 x 0.5 = 200 for the rural
-    local 1 and for the permit holder 4 living in a village; nothing for 6 (no permit) and
-    7 (120): area 0 has 100 x 3 + 200 x 2 = 700 yuan and 1.3 users."""
+    (1). Minimum living allowance (ages 0-119, take-up 0.5, no income): urban standard
+    1000 x 0.5 = 500 (0, 2, 3 and the urban-district permit holder 5), rural standard
+    400 x 0.5 = 200 for the rural local 1 and for the permit holder 4 living in a village;
+    nothing for 6 (no permit) and 7 (120): area 0 has 500 x 3 + 200 x 2 = 1900 yuan and
+    2.5 users."""
     flows = sv.step(hand_state(), params(**HAND))
     assert flows["public_service_cost", "residents_pension"].tolist() == [1500, 0, 0, 0, 0]
     assert flows["service_users", "residents_pension"].tolist() == [1.0, 0, 0, 0, 0]
     assert flows["public_service_cost", "elderly_services"].tolist() == [600, 0, 0, 0, 0]
     np.testing.assert_allclose(flows["public_service_cost", "minimum_living_allowance"],
-                               [700, 100, 0, 0, 0], rtol=1e-12)
+                               [1900, 500, 0, 0, 0], rtol=1e-12)
     np.testing.assert_allclose(flows["service_users", "minimum_living_allowance"],
-                               [1.3, 0.1, 0, 0, 0], rtol=1e-12)
+                               [2.5, 0.5, 0, 0, 0], rtol=1e-12)
 
 
 def test_non_locals_in_villages_get_the_rural_standard():
@@ -263,16 +265,15 @@ def test_non_locals_in_villages_get_the_rural_standard():
     assert sv.rural_standard(s, status).tolist() == [False, True, False, False, True, False,
                                                       True, False]
     use, unit = sv.use_and_unit_cost(s, params(**HAND), "minimum_living_allowance", status)
-    assert unit[[4, 5]].tolist() == [400, 1000] and use[[4, 5]].tolist() == [0.5, 0.1]
+    assert unit[[4, 5]].tolist() == [400, 1000] and use[[4, 5]].tolist() == [0.5, 0.5]
 
 
-@pytest.mark.parametrize("age, years, user", [
-    (59, 0, False), (60, 0, True), (119, 0, True), (120, 0, False),
-    (70, 14, True), (70, 15, False)])
-def test_residents_pension_boundaries(age, years, user):
-    """Aged 60 to 119 (``ages[0] <= age < ages[-1]``) with fewer than
-    ``employee_pension_years`` (15) years of employee insurance."""
-    s = make_state(1, age=age, insurance_years=years)
+@pytest.mark.parametrize("age, employee_pension, user", [
+    (59, False, False), (60, False, True), (119, False, True), (120, False, False),
+    (70, True, False)])
+def test_residents_pension_boundaries(age, employee_pension, user):
+    """Aged 60 to 119 (``ages[0] <= age < ages[-1]``) without an employee pension."""
+    s = make_state(1, age=age, employee_pension=employee_pension)
     assert sv.entitled(s, params(), "residents_pension")[0]
     assert (sv.use_and_unit_cost(s, params(**HAND), "residents_pension",
                                  sv.status_of(s))[0][0] > 0) == user

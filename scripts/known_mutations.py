@@ -65,9 +65,15 @@ CHANGES = (
     Change("urban_village: past schedule rows re-apply every later year",
            "sim/pipeline/urban_village.py", "if row.year != p.year:",
            "if row.year > p.year:", ("tests/test_urban_village.py",)),
-    Change("life_course: losing a job no longer resets insurance years",
-           "sim/pipeline/life_course.py", "p.insurance_years[loses] = 0",
-           "p.insurance_years[loses] = p.insurance_years[loses]",
+    # Issue 9 split insurance into contributing now (insured, ended by job loss) and
+    # cumulative contribution years (kept): the issue's "job loss no longer resets insurance
+    # years" became these two.
+    Change("life_course: losing a job no longer stops contributions",
+           "sim/pipeline/life_course.py", "    persons.insured[stops] = False\n", "",
+           ("tests/test_life_course.py",)),
+    Change("life_course: losing a job resets the cumulative contribution years",
+           "sim/pipeline/life_course.py", "    persons.tax_years[stops] = 0\n",
+           "    persons.tax_years[stops] = 0\n    persons.insurance_years[stops] = 0\n",
            ("tests/test_life_course.py",)),
     Change("outputs: a broken import of the chart module", "sim/output/charts.py",
            "from __future__ import annotations\n",

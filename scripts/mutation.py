@@ -30,6 +30,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import tomli_w
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutation"
 
@@ -39,13 +41,6 @@ def settings() -> tuple[dict, dict[str, dict]]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     tool = data["tool"]
     return tool.get("mutmut", {}), tool["hukou-sim"]["mutation"]
-
-
-def toml_value(value: object) -> str:
-    """A TOML literal for the plain values of the settings (strings, numbers, lists)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value, ensure_ascii=False)
 
 
 def prepare(module: str, source: str, tests: list[str], mutmut: dict) -> Path:
@@ -59,10 +54,8 @@ def prepare(module: str, source: str, tests: list[str], mutmut: dict) -> Path:
     pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
         "tool"]["pytest"]["ini_options"]
     config = {**mutmut, "only_mutate": [source], "pytest_add_cli_args_test_selection": tests}
-    lines = ["[tool.mutmut]"] + [f"{k} = {toml_value(v)}" for k, v in config.items()]
-    lines += ["", "[tool.pytest.ini_options]"]
-    lines += [f"{k} = {toml_value(v)}" for k, v in pytest_options.items()]
-    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = tomli_w.dumps({"tool": {"mutmut": config, "pytest": {"ini_options": pytest_options}}})
+    (folder / "pyproject.toml").write_text(text, encoding="utf-8")
     return folder
 
 

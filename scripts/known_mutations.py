@@ -13,6 +13,7 @@ Exit code 1 if any applicable change leaves every test passing.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ def check(change: Change) -> str:
 
 
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` restores the file
     numbers = [int(a) for a in argv] or range(1, len(CHANGES) + 1)
     missed = 0
     for k in numbers:

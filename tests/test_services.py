@@ -321,12 +321,24 @@ def test_age_bands():
     assert sv.age_band(np.array([], np.int16), [1, 3, 6]).tolist() == []
 
 
+class Group(SimpleNamespace):
+    """A hand-made parameter group (``name in group`` as in the scenario's groups)."""
+
+    def __contains__(self, name: str) -> bool:
+        return name in vars(self)
+
+
 def test_bad_unit_costs_and_payer_shares_are_named():
-    p = params(**{"services.elderly_services.unit_cost": [100.0]})
+    """The scenario files refuse these already; the services step checks again for
+    parameters built by hand."""
+    elderly = Group(ages=[60, 80, 120], unit_cost=[100.0], real_growth=0.0,
+                    reference_year=2021, take_up=1.0)
+    p = SimpleNamespace(services=SimpleNamespace(elderly_services=elderly))
     with pytest.raises(ValueError, match=re.escape(
             "services.elderly_services: unit_cost needs one value per age band (2), got 1")):
-        sv.step(make_state(1), p)
-    p = params(**{"services.public_culture.payer_shares": [0.5, 0.5, 0.5, 0.5]})
+        sv.service_base(make_state(1), p, "elderly_services")
+    p = SimpleNamespace(services=SimpleNamespace(public_culture=Group(
+        payer_shares=[0.5, 0.5, 0.5, 0.5])))
     with pytest.raises(ValueError, match=re.escape(
             "services.public_culture.payer_shares: need 4 shares (central, province, city, "
             "county) adding up to 1, got [0.5, 0.5, 0.5, 0.5]")):

@@ -82,6 +82,13 @@ def _city_value(page, figure: str) -> float:
     return float(cell.get_attribute("data-value"))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system), from /proc: unlike wall time, it does
+    not depend on what else the machine is running."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _charts(page) -> list[bytes]:
     """What each chart shows, as pixels (an image's address changes at every render)."""
     images = page.locator(".vue-grid-item img")
@@ -120,6 +127,7 @@ def test_explorer_in_chromium(server, tmp_path, capsys):
         base_population = _city_value(page, "resident_population")
 
         seconds = []
+        cpu_before = _cpu_seconds(proc.pid)
         for expected in range(2016, 2016 + STEPS):
             started = time.perf_counter()
             page.get_by_role("button", name="Step").click()
@@ -127,6 +135,7 @@ def test_explorer_in_chromium(server, tmp_path, capsys):
                 f"document.querySelector('.hukou-year').textContent == '{expected}'")
             page.locator(".hukou-step-time").filter(has_text="took").wait_for()
             seconds.append(time.perf_counter() - started)
+        server_cpu = (_cpu_seconds(proc.pid) - cpu_before) / STEPS
         shown = {f: _city_value(page, f) for f in ("resident_population", "settlements",
                                                    "linkage_transfer", "fiscal_gap")}
         charts_after = _charts(page)
@@ -169,4 +178,6 @@ def test_explorer_in_chromium(server, tmp_path, capsys):
         print(f"\nexplorer screenshot: {screenshot}\n"
               f"explorer: one simulated year on the page at scale {SCALE}: "
               f"{statistics.median(seconds):.1f} s median of {STEPS} (click to updated page; "
-              f"{', '.join(f'{s:.1f}' for s in seconds)} s); model alone: {step_text}")
+              f"{', '.join(f'{s:.1f}' for s in seconds)} s; server CPU {server_cpu:.1f} s a "
+              f"year, model and redrawing); model alone: {step_text}; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

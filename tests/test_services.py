@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -97,10 +100,14 @@ def test_permit_conditions_follow_years_and_household():
     p = params()
     # A holder with 2 years of residence and 1 of insurance; a child of the same household
     # without insurance of its own; a holder who arrived this year.
-    s = migrants(3, permit=True, household=[0, 0, 1], residence_years=[2, 0, 0],
-                 insured=[True, False, False], insurance_years=[1, 0, 0], age=[35, 5, 35])
-    assert sv.entitled(s, p, "housing_security").tolist() == [True, True, False]
-    assert sv.entitled(s, p, "medical_insurance").tolist() == [True, True, True]  # immediate
+    # A holder with 2 years of residence and 1 of insurance; a child of the same household
+    # without insurance of its own; a holder who arrived this year; one with the residence
+    # years but no insurance; one insured without the residence years.
+    s = migrants(5, permit=True, household=[0, 0, 1, 2, 3], residence_years=[2, 0, 0, 2, 0],
+                 insured=[True, False, False, False, True], insurance_years=[1, 0, 0, 0, 3],
+                 age=[35, 5, 35, 35, 35])
+    assert sv.entitled(s, p, "housing_security").tolist() == [True, True, False, False, False]
+    assert sv.entitled(s, p, "medical_insurance").all()  # immediate
     assert not sv.entitled(s, p, "residents_pension").any()  # follows the hukou
 
 
@@ -165,7 +172,7 @@ def test_incremental_cost_of_settlers():
 
 
 def test_urban_infrastructure_is_one_time_and_off_by_default():
-    s = make_state(2, settled_year=[YEAR, YEAR - 1], origin=PANJIN)
+    s = make_state(3, settled_year=[YEAR, YEAR - 1, NONE], origin=PANJIN)
     assert cost(s, params(), "urban_infrastructure") == 0
     on = params(**{"services.urban_infrastructure.enabled": True})
     assert cost(s, on, "urban_infrastructure") == pytest.approx(80000.0)
@@ -174,11 +181,13 @@ def test_urban_infrastructure_is_one_time_and_off_by_default():
 
 
 def test_housing_security_needs_renting_with_a_stable_job():
-    s = make_state(3, household=[0, 0, 1], employment=[EMPLOYED, 0, 0],
-                   labour_contract=[True, False, False], age=[30, 4, 30])
+    """Household 0 has a member on contract; household 1 none; household 2 a member
+    employed without a contract."""
+    s = make_state(4, household=[0, 0, 1, 2], employment=[EMPLOYED, 0, 0, EMPLOYED],
+                   labour_contract=[True, False, False, False], age=[30, 4, 30, 30])
     s.households.tenure[:] = RENT
     assert sv.use_and_unit_cost(s, params(), "housing_security", sv.status_of(s))[0].astype(
-        bool).tolist() == [True, True, False]
+        bool).tolist() == [True, True, False, False]
     s.persons.place[:] = VILLAGE
     assert not sv.use_and_unit_cost(s, params(), "housing_security",
                                     sv.status_of(s))[0].any()
@@ -194,5 +203,165 @@ def test_payer_split_adds_up():
 
 
 def test_unknown_service_names_are_refused():
-    with pytest.raises(ValueError, match="unknown service"):
+    with pytest.raises(ValueError, match=re.escape("entitled: unknown service(s) ['schooling']")):
         sv.entitled(make_state(1), params(), "schooling")
+
+
+# ------------------------------------------------ exact costs on a hand-built state
+
+HAND = {  # unit costs chosen so every cost is a round number in 2021
+    "services.residents_pension.unit_cost": [1000.0],
+    "services.residents_pension.take_up": 0.5,
+    "services.residents_pension.real_growth": 0.5,
+    "services.residents_pension.reference_year": 2020,
+    "services.elderly_services.unit_cost": [100.0, 400.0],
+    "services.elderly_services.real_growth": 0.0,
+    "services.minimum_living_allowance.unit_cost": [1000.0],
+    "services.minimum_living_allowance.unit_cost_rural": [400.0],
+    "services.minimum_living_allowance.take_up": 0.5,
+    "services.minimum_living_allowance.real_growth": 0.0,
+}
+
+
+def hand_state() -> State:
+    """Eight persons in 2021 (area 0 unless said; weight 1; households without income, so
+    below either minimum-living standard):
+
+    0. urban local, 70
+    1. rural local living in a village, 85, with an employee pension
+    2. urban local, 60
+    3. urban local, 59
+    4. permit holder (2 years here, 1 insured) living in a village, 40
+    5. the same living in the urban district of area 1, weight 2
+    6. non-local without a permit living in a village, 70
+    7. urban local, 120 (past the last age band)
+    """
+    s = make_state(8, age=[70, 85, 60, 59, 40, 40, 70, 120],
+                   employee_pension=[False, True, False, False, False, False, False, False],
+                   insured=[False, False, False, False, True, True, False, False],
+                   insurance_years=[0, 15, 14, 0, 1, 1, 0, 0],
+                   residence_years=[0, 0, 0, 0, 2, 2, 0, 0],
+                   hukou_area=[0, 0, 0, 0, OUTSIDE, OUTSIDE, OUTSIDE, 0],
+                   hukou_urban=[True, False, True, True, False, False, False, True],
+                   permit=[False, False, False, False, True, True, False, False],
+                   area=[0, 0, 0, 0, 0, 1, 0, 0])
+    s.persons.place[[1, 4, 6]] = VILLAGE
+    s.persons.weight[5] = 2
+    return s
+
+
+def test_hand_computed_costs():
+    """Residents' pension: 1000 x 1.5 (one year of 50% growth) x take-up 0.5 = 750 for
+    persons 0 and 2 (aged 60 to 119, no employee pension); not 1 (employee pension),
+    3 (59), 7 (120), nor the non-locals. Elderly services: 100 at 60-79 (0, 2), 400 at 80+
+    (1). Minimum living allowance (ages 0-119, take-up 0.5, no income): urban standard
+    1000 x 0.5 = 500 (0, 2, 3 and the urban-district permit holder 5), rural standard
+    400 x 0.5 = 200 for the rural local 1 and for the permit holder 4 living in a village;
+    nothing for 6 (no permit) and 7 (120): area 0 has 500 x 3 + 200 x 2 = 1900 yuan and
+    2.5 users, area 1 2 x 500 = 1000 yuan and 1 user."""
+    flows = sv.step(hand_state(), params(**HAND))
+    assert flows["public_service_cost", "residents_pension"].tolist() == [1500, 0, 0, 0, 0]
+    assert flows["service_users", "residents_pension"].tolist() == [1.0, 0, 0, 0, 0]
+    assert flows["public_service_cost", "elderly_services"].tolist() == [600, 0, 0, 0, 0]
+    np.testing.assert_allclose(flows["public_service_cost", "minimum_living_allowance"],
+                               [1900, 1000, 0, 0, 0], rtol=1e-12)
+    np.testing.assert_allclose(flows["service_users", "minimum_living_allowance"],
+                               [2.5, 1.0, 0, 0, 0], rtol=1e-12)
+
+
+def test_non_locals_in_villages_get_the_rural_standard():
+    s = hand_state()
+    status = sv.status_of(s)
+    assert sv.rural_standard(s, status).tolist() == [False, True, False, False, True, False,
+                                                      True, False]
+    use, unit = sv.use_and_unit_cost(s, params(**HAND), "minimum_living_allowance", status)
+    assert unit[[4, 5]].tolist() == [400, 1000] and use[[4, 5]].tolist() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("age, employee_pension, user", [
+    (59, False, False), (60, False, True), (119, False, True), (120, False, False),
+    (70, True, False)])
+def test_residents_pension_boundaries(age, employee_pension, user):
+    """Aged 60 to 119 (``ages[0] <= age < ages[-1]``) without an employee pension."""
+    s = make_state(1, age=age, employee_pension=employee_pension)
+    assert sv.entitled(s, params(), "residents_pension")[0]
+    assert (sv.use_and_unit_cost(s, params(**HAND), "residents_pension",
+                                 sv.status_of(s))[0][0] > 0) == user
+
+
+def test_payers_share_each_service_by_its_payer_shares():
+    """Only the pension open to anyone: 750 for person 0, split 50/20/15/15 %."""
+    closed = {f"services.entitlement.{k}": [] for k in ("local_rural", "no_permit")}
+    closed |= {"services.entitlement.local_urban": ["residents_pension"],
+               "policy.residence_permit.immediate_services": [],
+               "policy.residence_permit.conditional_services": []}
+    s = make_state(1, age=70)
+    flows = sv.step(s, params(**HAND, **closed))
+    got = [flows["public_service_cost_by_payer", x][0] for x in sv.PAYERS]
+    np.testing.assert_allclose(got, [375, 150, 112.5, 112.5], rtol=1e-12)
+
+
+def test_senior_secondary_for_locals_whatever_their_schooling_years():
+    s = make_state(2, age=16, hukou_urban=[True, False], school_years_local=0)
+    assert sv.entitled(s, params(), "senior_secondary").tolist() == [True, True]
+
+
+def test_costs_follow_the_status_given():
+    """A local aged 70 costs a residents' pension as a local, nothing as a non-local."""
+    s = make_state(1, age=70)
+    p = params(**HAND)
+    assert cost(s, p, "residents_pension") == 750
+    assert cost(s, p, "residents_pension", np.array([sv.NO_PERMIT], np.int8)) == 0
+
+
+def test_age_bands():
+    """Bands [1, 3) and [3, 6): ages 0 and 6 are in none (also an empty age column)."""
+    assert sv.age_band(np.array([0, 1, 2, 3, 5, 6, 90]), [1, 3, 6]).tolist() == [
+        -1, 0, 0, 1, 1, -1, -1]
+    assert sv.age_band(np.array([], np.int16), [1, 3, 6]).tolist() == []
+
+
+class Group(SimpleNamespace):
+    """A hand-made parameter group (``name in group`` as in the scenario's groups)."""
+
+    def __contains__(self, name: str) -> bool:
+        return name in vars(self)
+
+
+def test_bad_unit_costs_and_payer_shares_are_named():
+    """The scenario files refuse these already; the services step checks again for
+    parameters built by hand."""
+    elderly = Group(ages=[60, 80, 120], unit_cost=[100.0], real_growth=0.0,
+                    reference_year=2021, take_up=1.0)
+    p = SimpleNamespace(services=SimpleNamespace(elderly_services=elderly))
+    with pytest.raises(ValueError, match=re.escape(
+            "services.elderly_services: unit_cost needs one value per age band (2), got 1")):
+        sv.service_base(make_state(1), p, "elderly_services")
+    p = SimpleNamespace(services=SimpleNamespace(public_culture=Group(
+        payer_shares=[0.5, 0.5, 0.5, 0.5])))
+    with pytest.raises(ValueError, match=re.escape(
+            "services.public_culture.payer_shares: need 4 shares (central, province, city, "
+            "county) adding up to 1, got [0.5, 0.5, 0.5, 0.5]")):
+        sv.payer_shares(p, "public_culture")
+
+
+@pytest.mark.parametrize("where", ["local_urban", "local_rural", "no_permit",
+                                   "immediate_services", "conditional_services"])
+def test_unknown_service_in_an_entitlement_list_is_named(where):
+    """Each entitlement list is checked and named (the parameter files limit the choices;
+    a hand-made parameter set is checked too)."""
+    lists = {k: [] for k in ("local_urban", "local_rural", "no_permit",
+                             "immediate_services", "conditional_services")}
+    lists[where] = ["schooling"]
+    p0 = params()
+    p = SimpleNamespace(
+        services=SimpleNamespace(public_culture=p0.services.public_culture,
+                                 entitlement=SimpleNamespace(**{k: lists[k] for k in (
+                                     "local_urban", "local_rural", "no_permit")})),
+        policy=SimpleNamespace(residence_permit=SimpleNamespace(**{k: lists[k] for k in (
+            "immediate_services", "conditional_services")})))
+    group = "policy.residence_permit" if where.endswith("services") else "services.entitlement"
+    with pytest.raises(ValueError, match=re.escape(
+            f"{group}.{where}: unknown service(s) ['schooling']; valid: "
+            + ", ".join(sv.SERVICES))):
+        sv.entitled(make_state(1), p, "public_culture")

@@ -87,6 +87,17 @@ def test_applicant_is_head_if_eligible_else_first_member():
     assert d.applicant.tolist() == [False, False, True, False]
 
 
+def test_eligible_head_is_preferred_to_an_earlier_member():
+    """The head is eligible but not the first row: the head applies, not the child."""
+    state = household([CHILD, HEAD, SPOUSE], place=VILLAGE)
+    for row in (0, 1):
+        for name, value in TALENT_COLS.items():
+            getattr(state.persons, name)[row] = value
+    assert st.choose_applicants(state, np.array([True, True, False])).tolist() == [
+        False, True, False]
+    assert settle(state).applicant.tolist() == [False, True, False]
+
+
 def test_channel_prefers_family():
     """A graduate on contract who also runs an enterprise settles by 七 and brings family."""
     state = household([HEAD, SPOUSE], place=VILLAGE)

@@ -52,6 +52,19 @@ def test_schedule_share_of_the_areas_villages_in_its_year_only():
     assert len(chosen) == 2 and set(chosen) <= {0, 1, 2, 3}
 
 
+def test_past_schedule_rows_do_not_apply_again():
+    """A 2017 row converts nothing in 2018 or later; a 2018 row nothing in 2017."""
+    rows = {"policy.urban_village.schedule": [
+        {"year": 2017, "area": "shuangtaizi", "share": 1.0}]}
+    for year in (2018, 2020):
+        assert len(uv.choose_villages(villages_state(), params(year, **rows),
+                                      np.random.default_rng(0))) == 0
+    assert len(uv.choose_villages(villages_state(), params(2017, **rows),
+                                  np.random.default_rng(0))) == 4
+    later = schedule((2018, "shuangtaizi", 1.0))
+    assert len(uv.choose_villages(villages_state(), later, np.random.default_rng(0))) == 0
+
+
 def test_converted_villages_are_not_chosen_again():
     state = villages_state()
     p = schedule((2017, "shuangtaizi", 0.5))

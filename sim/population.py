@@ -5,8 +5,11 @@ vectorized functions over these columns, as in OpenFisca and mesa-frames: a
 yearly step over the whole city (~1.4 million persons) takes a few numpy passes
 instead of a million Python calls.
 
-Codes used in the columns are listed once here (``PLACES``, ``EDUCATION`` ...)
-so that data files, rules and reports all refer to the same names.
+Every code table is one `IntEnum` here (`Place`, `Education`, `Channel` ...), so that data
+files, rules and reports all refer to the same names; the schema says which table codes a
+column (`coded`), and `Table.frame` turns the columns into a DataFrame with labels. The
+long-standing module names (``PLACES`` for the labels, ``URBAN_DISTRICT`` for a member ...)
+are aliases of the enums. Areas are data (``sim/data/areas.toml``), coded by `AREA`.
 
 Example
 -------
@@ -20,44 +23,188 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
-# Where a person lives inside an area (居住地类型).
-PLACES = ("urban_district", "county_seat_town", "designated_town", "village")
-URBAN_DISTRICT, COUNTY_SEAT_TOWN, DESIGNATED_TOWN, VILLAGE = range(4)
+
+class CodeTable(IntEnum):
+    """A code table of an integer column: member value = code, lower-case name = label.
+
+    ``-1`` (`NONE`) is never a member: it means "no value" (no channel, no village) and
+    decodes to a missing value. The area columns are coded by `AREA` instead (the areas are
+    data, ``sim/data/areas.toml``), where ``-1`` is `OUTSIDE`, a place: outside Panjin.
+    """
+
+    @property
+    def label(self) -> str:
+        """The name used in data files, parameters and outputs (``"urban_district"``)."""
+        return self.name.lower()
+
+    @classmethod
+    def labels(cls) -> tuple[str, ...]:
+        """Every label, in code order."""
+        return tuple(m.label for m in cls)
+
+    @classmethod
+    def decoding(cls) -> dict[int, str]:
+        """Label by code (for `categorical`)."""
+        return {int(m): m.label for m in cls}
+
+
+class Place(CodeTable):
+    """Where a person lives inside an area (居住地类型)."""
+
+    URBAN_DISTRICT = 0
+    COUNTY_SEAT_TOWN = 1
+    DESIGNATED_TOWN = 2
+    VILLAGE = 3
+
+
+class Origin(CodeTable):
+    """Origin of a person's hukou (户籍所在地)."""
+
+    PANJIN = 0
+    LIAONING = 1
+    OTHER_PROVINCE = 2
+
+
+class Education(CodeTable):
+    """Highest education completed. Clause 六 distinguishes 中专 (secondary specialized,
+    counts on its own) from 技校/职高 (technical / vocational high school, counts only with a
+    primary vocational qualification)."""
+
+    PRIMARY = 0
+    JUNIOR_SECONDARY = 1
+    SENIOR_SECONDARY = 2
+    SECONDARY_SPECIALIZED = 3
+    TECHNICAL_SCHOOL = 4
+    COLLEGE = 5
+
+
+class Employment(CodeTable):
+    """Main activity."""
+
+    NOT_WORKING = 0
+    FARMING = 1
+    EMPLOYED = 2
+    SELF_EMPLOYED = 3
+
+
+class Tenure(CodeTable):
+    """Housing tenure of a household (住房)."""
+
+    OWN = 0
+    RENT = 1
+    DORMITORY = 2
+    RELATIVES = 3
+
+
+class Role(CodeTable):
+    """Relationship to the household head."""
+
+    HEAD = 0
+    SPOUSE = 1
+    CHILD = 2
+    PARENT = 3
+    OTHER = 4
+
+
+class Sex(CodeTable):
+    """Sex (the ``sex`` column; ``male`` is 1)."""
+
+    FEMALE = 0
+    MALE = 1
+
+
+class Channel(CodeTable):
+    """Settlement channels (落户渠道), the ``category`` of the ``settlements`` indicator."""
+
+    TOWN = 0
+    URBAN_DISTRICT = 1
+    TALENT = 2
+    INVESTMENT = 3
+    URBAN_VILLAGE = 4
+
+
+class Status(CodeTable):
+    """A person's status for public services (`sim.pipeline.services.status_of`)."""
+
+    LOCAL_URBAN = 0
+    LOCAL_RURAL = 1
+    PERMIT = 2
+    NO_PERMIT = 3
+
+
+class AreaCodes:
+    """The code table of the area columns (``area``, ``hukou_area``): the index into
+    ``sim/data/areas.toml`` (`sim.areas.load_areas`), and `OUTSIDE` (-1) for outside Panjin.
+
+    >>> AREA.decoding()[-1], AREA.decoding()[0]
+    ('outside', 'shuangtaizi')
+    """
+
+    outside_label = "outside"
+
+    def labels(self) -> tuple[str, ...]:
+        """The area ids in code order (without `OUTSIDE`)."""
+        from sim.areas import load_areas
+
+        return load_areas().ids
+
+    def decoding(self) -> dict[int, str]:
+        """Label by code, `OUTSIDE` included."""
+        return {OUTSIDE: self.outside_label} | dict(enumerate(self.labels()))
+
+
+NONE = -1  # "no value" in integer code and id columns (no village, no channel, not settled)
+OUTSIDE = -1  # area code of a place outside Panjin: a value, decoded as "outside"
+AREA = AreaCodes()
+
+# The tables' labels and members under their long-standing module-level names.
+PLACES = Place.labels()
+URBAN_DISTRICT, COUNTY_SEAT_TOWN, DESIGNATED_TOWN, VILLAGE = Place
 URBAN_PLACES = (URBAN_DISTRICT, COUNTY_SEAT_TOWN, DESIGNATED_TOWN)
+ORIGINS = Origin.labels()
+PANJIN, LIAONING, OTHER_PROVINCE = Origin
+EDUCATION = Education.labels()
+PRIMARY, JUNIOR, SENIOR, SECONDARY_SPECIALIZED, TECHNICAL_SCHOOL, COLLEGE = Education
+EMPLOYMENT = Employment.labels()
+NOT_WORKING, FARMING, EMPLOYED, SELF_EMPLOYED = Employment
+TENURE = Tenure.labels()
+OWN, RENT, DORMITORY, RELATIVES = Tenure
+ROLES = Role.labels()
+HEAD, SPOUSE, CHILD, PARENT, OTHER = Role
+CHANNELS = Channel.labels()
+TOWN, URBAN_DISTRICT_CHANNEL, TALENT, INVESTMENT, URBAN_VILLAGE = Channel
+STATUSES = Status.labels()
+LOCAL_URBAN, LOCAL_RURAL, PERMIT, NO_PERMIT = Status
 
-# Origin of a person's hukou (户籍所在地).
-ORIGINS = ("panjin", "liaoning", "other_province")
-PANJIN, LIAONING, OTHER_PROVINCE = range(3)
 
-# Highest education completed. Clause 六 distinguishes 中专 (secondary specialized,
-# counts on its own) from 技校/职高 (technical / vocational high school, counts
-# only with a primary vocational qualification).
-EDUCATION = ("primary", "junior_secondary", "senior_secondary", "secondary_specialized",
-             "technical_school", "college")
-PRIMARY, JUNIOR, SENIOR, SECONDARY_SPECIALIZED, TECHNICAL_SCHOOL, COLLEGE = range(6)
+def coded(table: type[CodeTable] | AreaCodes, dtype: type = np.int8) -> np.dtype:
+    """The dtype of a schema column coded by ``table``: the table rides along as dtype
+    metadata, so that `Table.frame` decodes every coded column, whatever columns exist."""
+    return np.dtype(dtype, metadata={"codes": table})
 
-# Main activity.
-EMPLOYMENT = ("none", "farming", "employed", "self_employed")
-NOT_WORKING, FARMING, EMPLOYED, SELF_EMPLOYED = range(4)
 
-# Housing tenure of a household (住房).
-TENURE = ("own", "rent", "dormitory", "relatives")
-OWN, RENT, DORMITORY, RELATIVES = range(4)
+def categorical(values: np.ndarray, table: type[CodeTable] | AreaCodes) -> pd.Categorical:
+    """Codes as a categorical of labels; a code outside the table (`NONE`) is missing.
 
-# Relationship to the household head.
-ROLES = ("head", "spouse", "child", "parent", "other")
-HEAD, SPOUSE, CHILD, PARENT, OTHER = range(5)
-
-# Settlement channels (落户渠道), the `category` of the `settlements` indicator.
-CHANNELS = ("town", "urban_district", "talent", "investment", "urban_village")
-TOWN, URBAN_DISTRICT_CHANNEL, TALENT, INVESTMENT, URBAN_VILLAGE = range(5)
-
-NONE = -1  # "no value" in integer code columns (no hukou area in Panjin, no village ...)
-OUTSIDE = -1  # area code of a place outside Panjin
+    >>> categorical(np.array([1, -1, 0]), Channel).tolist()
+    ['urban_district', nan, 'town']
+    >>> categorical(np.array([-1, 4]), AREA).tolist()
+    ['outside', 'liaodongwan']
+    """
+    decoding = table.decoding()
+    codes = np.asarray(values, np.int64)
+    order = sorted(decoding)
+    index = np.searchsorted(order, codes)
+    known = (index < len(order)) & (np.asarray(order)[np.minimum(index, len(order) - 1)]
+                                     == codes)
+    return pd.Categorical.from_codes(np.where(known, index, -1),
+                                     categories=[decoding[c] for c in order])
 
 
 class Table:
@@ -112,6 +259,30 @@ class Table:
     def nbytes(self) -> int:
         return sum(v.nbytes for v in self.columns().values())
 
+    def frame(self, decode: bool = True) -> pd.DataFrame:
+        """The table as a DataFrame, one row per agent and one column per schema column.
+
+        With ``decode`` every column declared with a code table (`coded`) becomes a
+        categorical of labels, and `NONE` in the other ``NONE``-filled columns (village,
+        settled year) a missing value of a nullable integer column; without it the raw codes.
+
+        >>> t = Persons.empty(2)
+        >>> t.settled_channel[:] = [TALENT, NONE]
+        >>> t.frame()[["area", "settled_channel", "settled_year"]].astype(object).values.tolist()
+        [['shuangtaizi', 'talent', <NA>], ['shuangtaizi', nan, <NA>]]
+        """
+        data: dict[str, object] = {}
+        for name, dtype in self.schema.items():
+            values = getattr(self, name)
+            table = (dtype.metadata or {}).get("codes")
+            if decode and table is not None:
+                data[name] = categorical(values, table)
+            elif decode and name in self._none_filled:
+                data[name] = pd.arrays.IntegerArray(values.copy(), values == NONE)
+            else:
+                data[name] = values
+        return pd.DataFrame(data)
+
 
 class Persons(Table):
     """One row per person (个人). ``household`` is a row index into `Households`."""
@@ -120,25 +291,25 @@ class Persons(Table):
         "id": np.dtype(np.int64),            # opaque, unique, never reused
         "household": np.dtype(np.int64),     # row in Households
         "weight": np.dtype(np.float32),      # persons this agent stands for (1/scale)
-        "sex": np.dtype(np.int8),            # 0 female, 1 male
+        "sex": coded(Sex),
         "age": np.dtype(np.int16),
-        "role": np.dtype(np.int8),           # ROLES
+        "role": coded(Role),
         "married": np.dtype(np.bool_),
         # where the person lives (常住地)
-        "area": np.dtype(np.int8),           # index into areas; OUTSIDE = lives outside Panjin
-        "place": np.dtype(np.int8),          # PLACES
+        "area": coded(AREA),                # index into areas; OUTSIDE = lives outside Panjin
+        "place": coded(Place),
         "residence_years": np.dtype(np.int16),  # continuous years at this area+place
         # household registration (户籍)
-        "hukou_area": np.dtype(np.int8),     # area of the hukou; OUTSIDE = not Panjin hukou
+        "hukou_area": coded(AREA),          # area of the hukou; OUTSIDE = not Panjin hukou
         "hukou_urban": np.dtype(np.bool_),   # urban (城镇) vs rural (农村) registration
-        "origin": np.dtype(np.int8),         # ORIGINS: where the hukou came from; kept on settling
+        "origin": coded(Origin),            # where the hukou came from; kept on settling
         "village": np.dtype(np.int32),       # rural collective of a Panjin rural hukou; NONE
         "settled_year": np.dtype(np.int16),  # year of settling through a channel; NONE
-        "settled_channel": np.dtype(np.int8),  # CHANNELS; NONE
+        "settled_channel": coded(Channel),  # NONE: has not settled through a channel
         # life course
-        "education": np.dtype(np.int8),      # EDUCATION
+        "education": coded(Education),
         "vocational_cert": np.dtype(np.bool_),  # 初级以上职业资格证书
-        "employment": np.dtype(np.int8),     # EMPLOYMENT
+        "employment": coded(Employment),
         "labour_contract": np.dtype(np.bool_),  # filed labour contract (劳动合同)
         "legal_person_employer": np.dtype(np.bool_),  # employer is a legal-person unit (法人单位),
         #                                      not an individual business (个体工商户)
@@ -166,7 +337,7 @@ class Households(Table):
 
     schema = {
         "id": np.dtype(np.int64),
-        "tenure": np.dtype(np.int8),         # TENURE
+        "tenure": coded(Tenure),
         # a fixed uniform draw per household and home: the landlord lets a renter
         # register there when it is below policy.landlord_consent_share
         "landlord_draw": np.dtype(np.float32),

@@ -40,9 +40,13 @@ from sim.population import (
     CHILD,
     EMPLOYED,
     HEAD,
+    LOCAL_RURAL,
+    LOCAL_URBAN,
+    NO_PERMIT,
     NONE,
     OUTSIDE,
     PANJIN,
+    PERMIT,
     RENT,
     SPOUSE,
     URBAN_PLACES,
@@ -60,14 +64,10 @@ SERVICES = ("compulsory_education", "senior_secondary", "vocational_training",
             "urban_infrastructure")
 PAYERS = ("central", "province", "city", "county")  # county = district/county level
 
-# Entitlement status (待遇身份) of a person.
-STATUSES = ("local_urban", "local_rural", "permit", "no_permit")
-LOCAL_URBAN, LOCAL_RURAL, PERMIT, NO_PERMIT = range(4)
-
 
 
 def status_of(state: State) -> np.ndarray:
-    """Each person's status now (``STATUSES`` codes)."""
+    """Each person's entitlement status (待遇身份) now (`sim.population.Status` codes)."""
     t = state.persons
     local = t.hukou_area != OUTSIDE
     return np.where(local, np.where(t.hukou_urban, LOCAL_URBAN, LOCAL_RURAL),

@@ -139,7 +139,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from sim.explain import explain, format_explanation
+    from sim.explanation import explain, format_explanation
     from sim.model import UrbanizationModel
     from sim.pipeline import intention
     from sim.runner import replicate_seeds

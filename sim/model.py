@@ -18,10 +18,13 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import mesa
 import numpy as np
 import pandas as pd
 
+from sim.agents import Explanation, Tracer, behaviour, explain_person
 from sim.areas import load_areas
 from sim.pipeline import (
     Flows,
@@ -52,6 +55,11 @@ class UrbanizationModel(mesa.Model):
     replicate : replicate number, written to the ``replicate`` column.
     seed : a `numpy.random.SeedSequence` (one per replicate, spawned from the
         run's root seed) or an int; defaults to ``scenario.run.seed``.
+
+    Reading the agents: `persons_frame`, `households_frame` (labels, not codes),
+    `behaviour_frame` (intention to settle), `explain` (why a person can or cannot settle
+    now) and, for persons chosen with
+    `trace_persons` before running, `trace` (their yearly history).
     """
 
     def __init__(self, scenario: Scenario, replicate: int = 0,
@@ -65,6 +73,7 @@ class UrbanizationModel(mesa.Model):
         self.population_fit: FitReport  # how well the synthetic population matches its marginals
         self.state, self.population_fit = synthesize(scenario.run.scale, self.rng)
         self.datacollector = mesa.DataCollector(tables={"indicators": list(indicators.COLUMNS)})
+        self._tracer: Tracer | None = None  # opt-in yearly history (trace_persons)
         self._collect({})
 
     @property
@@ -108,6 +117,8 @@ class UrbanizationModel(mesa.Model):
                 progress(self)
 
     def _collect(self, flows: Flows) -> None:
+        if self._tracer is not None:
+            self._tracer.record(self.state, self.scenario.at(self.year))
         if self.year < self.scenario.run.start_year:
             return
         values = indicators.stocks(self.state, len(self.areas)) | flows
@@ -120,3 +131,51 @@ class UrbanizationModel(mesa.Model):
     def indicators(self) -> pd.DataFrame:
         """The tidy indicator table collected so far."""
         return self.datacollector.get_table_dataframe("indicators")
+
+    def persons_frame(self, decode: bool = True) -> pd.DataFrame:
+        """Every person now, one row each: the columns of `sim.population.Persons`, with
+        labels instead of codes (``decode=False``: the raw codes); ``household`` is the
+        household's id, as in `households_frame`."""
+        frame = self.state.persons.frame(decode)
+        frame["household"] = self.state.households.id[self.state.persons.household]
+        return frame
+
+    def households_frame(self, decode: bool = True) -> pd.DataFrame:
+        """Every household with members now, one row each: the columns of
+        `sim.population.Households` (labels instead of codes unless ``decode=False``) and
+        ``members``, the number of members."""
+        size = self.state.by_household.count()
+        frame = self.state.households.frame(decode).assign(members=size)
+        return frame[size > 0].reset_index(drop=True)
+
+    def behaviour_frame(self, person_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """The settlement behaviour of persons (all by default) in the current year, indexed
+        by id: ``intention`` (the chance that their household intends to settle, evaluated on
+        them as its applicant), ``awareness`` of the reform and ``chance_to_act`` when eligible
+        (`sim.agents.behaviour`)."""
+        ids = self.state.persons.id
+        rows = (np.arange(len(ids)) if person_ids is None
+                else np.flatnonzero(np.isin(ids, np.fromiter(person_ids, np.int64))))
+        values = behaviour(self.state, self.scenario.at(self.year), rows)
+        return pd.DataFrame({k: np.broadcast_to(v, rows.shape) for k, v in values.items()},
+                            index=pd.Index(ids[rows], name="id"))
+
+    def explain(self, person_id: int) -> Explanation:
+        """Why a person can or cannot settle in the current year: each channel's failed
+        conditions with the clause, the residence permit, and the household's behaviour
+        (`sim.agents.explain_person`). ``print`` it for text."""
+        return explain_person(self.state, self.scenario.at(self.year), person_id)
+
+    def trace_persons(self, person_ids: Iterable[int]) -> None:
+        """Record the yearly history of these persons from now on (read it with `trace`);
+        ordinary runs record nothing."""
+        if self._tracer is None:
+            self._tracer = Tracer()
+        self._tracer.follow(person_ids, self.state, self.scenario.at(self.year))
+
+    def trace(self, person_id: int | None = None) -> pd.DataFrame:
+        """The yearly history of a traced person (all traced persons by default), one row per
+        year at the year's end (`sim.agents.Tracer`)."""
+        if self._tracer is None:
+            raise KeyError("no person is traced; call model.trace_persons(ids) before run()")
+        return self._tracer.frame(person_id)

@@ -281,7 +281,7 @@ def test_clause_8_rural_to_rural_moves_are_fine():
 # ------------------------------------------------------------------ explain
 
 def test_explain_names_the_failing_condition_and_clause():
-    from sim.explain import explain, format_explanation
+    from sim.explanation import explain, format_explanation
     state = make_state(2, tenure=RENT)
     d = explain(state, params(**{"policy.community_collective_household": False}), 101)
     assert d["channels_passed"] == []

@@ -13,7 +13,7 @@ Where each clause lives:
 
 Every rule takes the state and the year's parameters ``p`` (``p.policy.…``) and
 returns an `Eligibility`: who passed, and for each named condition who failed
-it, so that `sim.explain` can say *why* a person cannot settle.
+it, so that `sim.explanation` can say *why* a person cannot settle.
 
 Readings of the text that the code relies on (also in docs of `policy.toml`):
 

@@ -130,17 +130,15 @@ def package_version() -> str:
         return "unknown"
 
 
-def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool = True,
-              lang: str | None = None, extras: Callable[[pd.DataFrame, dict, Path], None]
-              | None = None) -> dict[str, Any]:
-    """Run the scenario and write its run folder; returns the manifest."""
+def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
+            lang: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run every replicate of the scenario; returns the indicator table and the manifest
+    (`sim.run` and ``hukou-sim run`` both start here; `write_folder` writes them)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     frame, population_fits = run_replicates(scenario, workers=workers, progress=progress)
     wall = time.perf_counter() - t0
-    frame.to_csv(folder / "indicators.csv", index=False)
     validation = validation_table(frame)
-    validation.to_csv(folder / "validation.csv", index=False)
     manifest = {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -168,10 +166,27 @@ def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool
                                 .to_dict(orient="records"),
         "parameters": scenario.resolved(),
     }
+    return frame, manifest
+
+
+def write_folder(folder: Path, frame: pd.DataFrame, manifest: dict[str, Any],
+                 extras: Callable[[pd.DataFrame, dict, Path], None] | None = None) -> None:
+    """Write a run folder from a finished run: ``indicators.csv``, ``validation.csv``,
+    ``manifest.json``, then ``extras(frame, manifest, folder)`` (charts, workbook)."""
+    frame.to_csv(folder / "indicators.csv", index=False)
+    validation_table(frame).to_csv(folder / "validation.csv", index=False)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2,
                                                      default=_json_default), encoding="utf-8")
     if extras is not None:
         extras(frame, manifest, folder)
+
+
+def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool = True,
+              lang: str | None = None, extras: Callable[[pd.DataFrame, dict, Path], None]
+              | None = None) -> dict[str, Any]:
+    """Run the scenario and write its run folder; returns the manifest."""
+    frame, manifest = execute(scenario, workers=workers, progress=progress, lang=lang)
+    write_folder(folder, frame, manifest, extras)
     return manifest
 
 

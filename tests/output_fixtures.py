@@ -5,8 +5,10 @@ a model result, a statistic or a calibration target.
 
 Example
 -------
->>> run = write_run(tmp_path / "a", scenario="fixture_a", replicates=3)
->>> sorted(p.name for p in run.iterdir())
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     run = write_run(Path(tmp) / "a", scenario="fixture_a", replicates=3)
+...     sorted(p.name for p in run.iterdir())
 ['indicators.csv', 'manifest.json']
 """
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -406,17 +406,9 @@ def _stacked_multiples(df: pd.DataFrame, run: Run, title: str,
     return fig
 
 
-def write_charts(indicators: pd.DataFrame, manifest: dict, out_dir: Path,
-                 lang: str = "en") -> list[Path]:
-    """Write the budget-planning charts of one run as PNG and SVG; return the paths.
-
-    Charts whose indicators the run lacks are skipped. ``lang`` is ``"en"`` or
-    ``"zh"``.
-
-    >>> write_charts(pd.read_csv(run / "indicators.csv"), manifest,
-    ...              run / "charts")  # doctest: +SKIP
-    [PosixPath('.../charts/population.png'), PosixPath('.../charts/population.svg'), ...]
-    """
+def _chart_builders(indicators: pd.DataFrame, manifest: dict, lang: str
+                    ) -> dict[str, Callable[[], Figure | None]]:
+    """Each chart of a run by name, as a function drawing it (None: no data)."""
     labels.check_lang(lang)
     df = tidy(indicators)
     run = Run(manifest, lang, int(df["replicate"].nunique()))
@@ -468,6 +460,34 @@ def write_charts(indicators: pd.DataFrame, manifest: dict, out_dir: Path,
             df, run, title("title_fiscal_gap"),
             [transfer, incremental], bars=s("fiscal_gap", 7, label=labels.text("gap_bar", lang))),
     }
+    return charts
+
+
+def draw_chart(indicators: pd.DataFrame, manifest: dict, name: str,
+               lang: str = "en") -> Figure | None:
+    """One chart of `write_charts` as a matplotlib figure (for notebooks); None when the
+    run lacks its indicators. ``name`` is a chart's file stem: ``population``,
+    ``urbanization``, ``settlements``, ``residence_permits``, ``cost_by_service``,
+    ``cost_by_payer`` or ``fiscal_gap``."""
+    builders = _chart_builders(indicators, manifest, lang)
+    if name not in builders:
+        raise ValueError(f"unknown chart {name!r}; charts: {', '.join(builders)}")
+    with chart_style(lang):
+        return builders[name]()
+
+
+def write_charts(indicators: pd.DataFrame, manifest: dict, out_dir: Path,
+                 lang: str = "en") -> list[Path]:
+    """Write the budget-planning charts of one run as PNG and SVG; return the paths.
+
+    Charts whose indicators the run lacks are skipped. ``lang`` is ``"en"`` or
+    ``"zh"``.
+
+    >>> write_charts(pd.read_csv(run / "indicators.csv"), manifest,
+    ...              run / "charts")  # doctest: +SKIP
+    [PosixPath('.../charts/population.png'), PosixPath('.../charts/population.svg'), ...]
+    """
+    charts = _chart_builders(indicators, manifest, lang)
     paths: list[Path] = []
     with chart_style(lang):
         for stem, draw in charts.items():

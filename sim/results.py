@@ -1,0 +1,130 @@
+"""`Results`: one finished run (all its replicates), in memory or read from a run folder.
+
+`sim.run` returns it; `Results.from_folder` reads what ``hukou-sim run`` wrote, and
+`Results.to_folder` writes the same folder the command line writes (the same writer,
+`sim.runner.write_folder`, with the charts and the workbook).
+
+Example
+-------
+>>> import sim, tempfile
+>>> res = sim.run("scenarios/reform_2015.toml", scale=0.002, end=2016)
+>>> res.indicators.query("indicator == 'settlements' and area == 'panjin'").category.tolist()
+['investment', 'talent', 'town', 'urban_district', 'urban_village']
+>>> with tempfile.TemporaryDirectory() as d:
+...     again = sim.Results.from_folder(res.to_folder(f"{d}/run", charts=False))
+>>> again.indicators.equals(res.indicators)
+True
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.areas import load_areas
+from sim.pipeline.indicators import COLUMNS
+
+
+def typed_indicators(frame: pd.DataFrame) -> pd.DataFrame:
+    """The tidy indicator table with typed columns: ``area`` an ordered categorical (the
+    areas of ``areas.toml``, then the city), ``scenario``, ``indicator`` and ``category``
+    categoricals — a row without a breakdown has the category ``""``, never a missing
+    value, also after a CSV round trip — ``replicate`` and ``year`` integers, ``value`` a
+    float."""
+    areas = load_areas()
+    frame = frame[list(COLUMNS)]
+    return pd.DataFrame({
+        "scenario": frame.scenario.astype(str).astype("category"),
+        "replicate": frame.replicate.astype("int64"),
+        "year": frame.year.astype("int64"),
+        "area": pd.Categorical(frame.area, categories=[*areas.ids, areas.city_id],
+                               ordered=True),
+        "indicator": frame.indicator.astype("category"),
+        "category": frame.category.fillna("").astype(str).astype("category"),
+        "value": frame.value.astype("float64"),
+    })
+
+
+class Results:
+    """The indicators, validation and manifest of a run, with its charts.
+
+    Attributes
+    ----------
+    indicators : the tidy table of ``indicators.csv`` (`typed_indicators`).
+    manifest : what ``manifest.json`` holds: scenario, seeds, every resolved parameter ...
+    folder : the run folder it was read from or written to, else None.
+    """
+
+    def __init__(self, indicators: pd.DataFrame, manifest: dict[str, Any],
+                 folder: Path | None = None) -> None:
+        self._raw = indicators  # as the runner made it: to_folder writes exactly this
+        self.indicators = typed_indicators(indicators)
+        self.manifest = manifest
+        self.folder = folder
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        years = self.indicators.year
+        where = f", folder {self.folder}" if self.folder else ""
+        return (f"<Results {m.get('scenario')}: {years.min()}–{years.max()}, scale "
+                f"{m.get('scale')}, {self.indicators.replicate.nunique()} replicate(s), "
+                f"seed {m.get('seed')}{where}>")
+
+    @property
+    def scenario(self) -> str:
+        """The scenario's name."""
+        return str(self.manifest.get("scenario"))
+
+    @property
+    def validation(self) -> pd.DataFrame:
+        """Model vs observed figures (`sim.runner.validation_table`, ``validation.csv``)."""
+        from sim.runner import validation_table
+
+        return validation_table(self._raw)
+
+    def city(self, indicator: str) -> pd.DataFrame:
+        """One indicator for the whole city: a year × category table of the median over
+        replicates (one column ``""`` when it has no breakdown)."""
+        sel = self.indicators[(self.indicators.indicator == indicator)
+                              & (self.indicators.area == load_areas().city_id)]
+        if sel.empty:
+            raise KeyError(f"no indicator {indicator!r} in this run; indicators: "
+                           f"{', '.join(sorted(self.indicators.indicator.unique()))}")
+        return (sel.groupby(["year", "category"], observed=True).value.median()
+                .unstack("category"))
+
+    def plot(self, chart: str = "population", lang: str | None = None) -> Figure | None:
+        """One of the run's budget-planning charts (`sim.output.charts.draw_chart`):
+        ``population``, ``urbanization``, ``settlements``, ``residence_permits``,
+        ``cost_by_service``, ``cost_by_payer`` or ``fiscal_gap``; None when the run lacks
+        its indicators. ``lang`` is ``en`` or ``zh`` (default: the run's)."""
+        from sim.output.charts import draw_chart
+
+        return draw_chart(self._raw, self.manifest, chart,
+                          lang or self.manifest.get("lang") or "en")
+
+    def to_folder(self, path: str | Path | None = None, charts: bool = True) -> Path:
+        """Write the run folder ``hukou-sim run`` writes and return it: ``path`` (created;
+        refused if it holds files) or a new ``results/<scenario>/<time>/``. ``charts=False``
+        leaves out the charts and the workbook (faster)."""
+        from sim.cli import _write_outputs
+        from sim.runner import new_run_folder, write_folder
+
+        folder = new_run_folder(self.scenario, Path(path) if path is not None else None)
+        write_folder(folder, self._raw, self.manifest, _write_outputs if charts else None)
+        self.folder = folder
+        return folder
+
+    @classmethod
+    def from_folder(cls, path: str | Path) -> Results:
+        """Read a run folder (``indicators.csv`` and ``manifest.json``)."""
+        folder = Path(path)
+        frame = pd.read_csv(folder / "indicators.csv", keep_default_na=False,
+                            na_values={"value": [""]},
+                            dtype={c: str for c in ("scenario", "area", "indicator", "category")})
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return cls(frame, manifest, folder)

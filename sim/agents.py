@@ -8,8 +8,9 @@ state describes, as an `Explanation`: a dict that prints as plain text.
 (`sim.model.UrbanizationModel.trace_persons`): an ordinary run has no tracer and pays
 nothing. Each row describes a person **at the end of a year**, under that year's rules:
 where they live, their hukou and entitlement status, the residence permit, each
-channel's verdict with the conditions failed (clause in brackets), the chance that the
-household intends to settle, and whether they settled that year.
+channel's verdict with the conditions failed (then the clause), the chance that the
+household intends to settle, and whether they settled that year. A person's rows end when
+they leave the model (die, or leave Panjin for good).
 
 Example
 -------

@@ -127,7 +127,8 @@ def explain(state: State, p: Any, person_id: int) -> dict[str, Any]:
 def format_explanation(d: dict[str, Any]) -> str:
     """The explanation as text for the terminal."""
     h, lives = d["hukou"], d["lives"]
-    hukou = f"{'urban' if h['urban'] else 'rural'} hukou of {h['area']} (origin {h['origin']})"
+    where = "from outside Panjin" if h["area"] == "outside" else f"of {h['area']}"
+    hukou = f"{'urban' if h['urban'] else 'rural'} hukou {where} (origin {h['origin']})"
     if h["settled_channel"]:
         hukou += f", settled {h['settled_year']} through {h['settled_channel']}"
     lines = [

@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,20 @@ def typed_indicators(frame: pd.DataFrame) -> pd.DataFrame:
         "category": frame.category.fillna("").astype(str).astype("category"),
         "value": frame.value.astype("float64"),
     })
+
+
+def _show_figures_in_jupyter() -> None:
+    """In a Jupyter kernel, show a figure that a cell returns as a PNG image, as
+    ``%matplotlib inline`` does: the charts are drawn without pyplot, whose import would
+    otherwise set this up."""
+    if "ipykernel" not in sys.modules:
+        return
+    from IPython import get_ipython
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = get_ipython()
+    if shell is not None:
+        select_figure_formats(shell, {"png"})
 
 
 class Results:
@@ -97,13 +112,37 @@ class Results:
         return (sel.groupby(["year", "category"], observed=True).value.median()
                 .unstack("category"))
 
+    def total(self, indicator: str, by: str = "category", category: str | None = None,
+              years: tuple[int, int] | None = None, median: bool = True
+              ) -> pd.Series | pd.DataFrame:
+        """A flow (settlements, cost, transfers …) summed over ``years`` (first, last;
+        default: every year after the base year, which has no flows): for the city by
+        category (``by="category"``), or by area (``by="area"``: the categories summed, or
+        only ``category``). The median over replicates of each replicate's sum, or with
+        ``median=False`` the sums, one row per replicate."""
+        if by not in ("category", "area"):
+            raise ValueError(f"by must be 'category' or 'area', got {by!r}")
+        ind = self.indicators
+        first, last = years or (int(ind.year.min()) + 1, int(ind.year.max()))
+        rows = ind[(ind.indicator == indicator) & ind.year.between(first, last)]
+        if rows.empty:
+            raise KeyError(f"no indicator {indicator!r} in {first}–{last} in this run")
+        if by == "category":
+            rows = rows[rows.area == load_areas().city_id]
+        elif category is not None:
+            rows = rows[rows.category == category]
+        sums = rows.groupby(["replicate", by], observed=True).value.sum().unstack(by)
+        return sums.median() if median else sums
+
     def plot(self, chart: str = "population", lang: str | None = None) -> Figure | None:
         """One of the run's budget-planning charts (`sim.output.charts.draw_chart`):
         ``population``, ``urbanization``, ``settlements``, ``residence_permits``,
         ``cost_by_service``, ``cost_by_payer`` or ``fiscal_gap``; None when the run lacks
-        its indicators. ``lang`` is ``en`` or ``zh`` (default: the run's)."""
+        its indicators. ``lang`` is ``en`` or ``zh`` (default: the run's). In Jupyter the
+        figure shows as the cell's result; elsewhere ``fig.savefig(path)`` writes it."""
         from sim.output.charts import draw_chart
 
+        _show_figures_in_jupyter()
         return draw_chart(self._raw, self.manifest, chart,
                           lang or self.manifest.get("lang") or "en")
 

@@ -27,16 +27,34 @@ from sim.population import (
 SMALL = {"scale": 0.002, "end": 2017}
 
 
-@pytest.fixture(scope="module")
-def model():
+def _model() -> sim.UrbanizationModel:
     s = sim.load_scenario("scenarios/reform_2015.toml").with_overrides(
         {"run.scale": 0.005, "run.end_year": 2019})
-    m = sim.UrbanizationModel(s, seed=4)
-    persons = m.persons_frame()
-    migrants = persons[(persons.area != "outside") & (persons.hukou_area == "outside")]
-    m.trace_persons(migrants.id.iloc[:40].tolist())
+    return sim.UrbanizationModel(s, seed=4)
+
+
+@pytest.fixture(scope="module")
+def untraced():
+    m = _model()
     m.run()
     return m
+
+
+@pytest.fixture(scope="module")
+def model(untraced):
+    """The same run, tracing persons who settle in it and migrants who do not."""
+    m = _model()
+    start, end = m.persons_frame(), untraced.persons_frame()
+    settlers = end.id[end.settled_year.notna()]
+    stayed = end.id[(end.hukou_area == "outside") & (end.area != "outside")]
+    m.trace_persons([*settlers[settlers.isin(start.id)][:15], *stayed[stayed.isin(start.id)][:15]])
+    m.run()
+    return m
+
+
+def test_tracing_changes_nothing(model, untraced):
+    pd.testing.assert_frame_equal(model.indicators(), untraced.indicators())
+    assert untraced._tracer is None
 
 
 def test_import_sim_is_cheap_and_lists_its_api():
@@ -83,6 +101,13 @@ def test_results_round_trip_keeps_types_and_the_empty_category(tmp_path):
     assert list(pop.columns) == [""] and pop.index.tolist() == [2015, 2016, 2017]
     with pytest.raises(KeyError, match="no indicator 'nope'"):
         res.city("nope")
+    by_channel = res.total("settlements")
+    ind = res.indicators
+    city = ind[(ind.indicator == "settlements") & (ind.area == "panjin") & (ind.year > 2015)]
+    assert by_channel.to_dict() == city.groupby("category", observed=True).value.sum().to_dict()
+    by_area = res.total("settlements", by="area", years=(2017, 2017))
+    assert by_area["panjin"] == pytest.approx(by_area.drop("panjin").sum())
+    assert by_area["panjin"] == pytest.approx(city[city.year == 2017].value.sum())
     fig = res.plot("settlements")
     assert fig is not None and fig.axes
     with pytest.raises(ValueError, match="unknown chart"):
@@ -148,7 +173,8 @@ def test_trace_records_each_year_and_agrees_with_explain(model):
         assert rows.year.iloc[0] == 2015
     settled = trace[trace.settled_this_year]
     assert len(settled) and (settled.settled_channel != "").all()
-    assert (settled.hukou_area == settled.area).all()   # hukou moved to where they live
+    moved = settled[settled.settled_channel != "urban_village"]  # villagers: hukou area
+    assert (moved.hukou_area == moved.area).all()   # the hukou moved to where they live
     last = trace[trace.year == model.year].iloc[0]
     e = model.explain(int(last.person_id))
     assert last.channels_passed == ", ".join(e["channels_passed"])
@@ -159,12 +185,8 @@ def test_trace_records_each_year_and_agrees_with_explain(model):
         model.trace(-5)
 
 
-def test_an_untraced_model_records_nothing():
-    m = sim.UrbanizationModel(sim.load_scenario("scenarios/reform_2015.toml").with_overrides(
-        {"run.scale": 0.002, "run.end_year": 2016}), seed=1)
-    m.run()
-    assert m._tracer is None
+def test_an_untraced_model_says_how_to_trace(untraced):
     with pytest.raises(KeyError, match="no person is traced"):
-        m.trace()
+        untraced.trace()
     with pytest.raises(KeyError, match="no person with id -3"):
-        m.trace_persons([-3])
+        untraced.trace_persons([-3])

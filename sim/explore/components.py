@@ -403,7 +403,7 @@ def AreaMap(model: ExplorerModel) -> None:
 
 @solara.component
 def HouseholdPanel(model: ExplorerModel) -> None:
-    """One sampled migrant household's head: `sim.explain.explain` for the year, in the
+    """One sampled migrant household's head: `sim.explanation.explain` for the year, in the
     page's language (the conditions' wording is explain's, in English)."""
     update_counter.get()
     lang = model.lang

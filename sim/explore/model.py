@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from sim.areas import load_areas
-from sim.explain import explain
+from sim.explanation import explain
 from sim.explore import levers as lv
 from sim.model import UrbanizationModel
 from sim.pipeline import indicators, intention
@@ -209,7 +209,7 @@ class ExplorerModel(mesa.Model):
         return int(self.rng.choice(pool))
 
     def explanation(self) -> dict[str, Any]:
-        """`sim.explain.explain` for the followed person this year, with the household's size
+        """`sim.explanation.explain` for the followed person this year, with the household's size
         and its behaviour: intention to settle, awareness of the reform, yearly chance to act
         if eligible (as ``hukou-sim explain`` prints them)."""
         state = self.city.state

@@ -9,7 +9,8 @@ state describes, as an `Explanation`: a dict that prints as plain text.
 nothing. Each row describes a person **at the end of a year**, under that year's rules:
 where they live, their hukou and entitlement status, the residence permit, each
 channel's verdict with the conditions failed (then the clause), the chance that the
-household intends to settle, and whether they settled that year. A person's rows end when
+household intends to settle, whether it intends and knows of the reform, and whether they
+settled that year. A person's rows end when
 they leave the model (die, or leave Panjin for good).
 
 Example
@@ -44,22 +45,25 @@ class Explanation(dict):
     def __str__(self) -> str:
         b = self["behaviour"]
         return (format_explanation(self) + "\n"
-                f"behaviour: intention to settle {b['intention']:.1%}; awareness of the reform "
-                f"{b['awareness']:.0%}; yearly chance to act if eligible "
-                f"{b['chance_to_act']:.1%}")
+                f"behaviour: chance of intending to settle {b['intention']:.1%} (this household "
+                f"{'intends' if b['intends'] else 'does not intend'}; it "
+                f"{'knows' if b['aware'] else 'does not yet know'} of the reform); if "
+                f"eligible, aware and intending, it acts with a yearly chance of "
+                f"{b['action_rate']:.0%}")
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython display
         printer.text(str(self))
 
 
 def behaviour(state: State, p: Any, rows: np.ndarray) -> dict[str, np.ndarray | float]:
-    """For the persons ``rows``: the chance that their household intends to settle
-    (`sim.pipeline.intention`), the share aware of the reform, and the yearly chance to act
-    when eligible (awareness × intention × action rate)."""
-    chance = intention.intention(state, p, rows)
-    aware = intention.awareness(p.year, p.behaviour)
-    return {"intention": chance, "awareness": aware,
-            "chance_to_act": aware * chance * p.behaviour.settlement.action_rate}
+    """For the persons ``rows`` (`sim.pipeline.intention`): the chance that their household
+    intends to settle, whether it does (its fixed draw against that chance), whether it knows
+    of the reform, and the yearly chance with which an eligible, aware and intending
+    household acts."""
+    return {"intention": intention.probability(state, p, rows),
+            "intends": intention.intends(state, p, rows),
+            "aware": intention.aware(state, p, rows),
+            "action_rate": float(p.behaviour.settlement.action_rate)}
 
 
 def explain_person(state: State, p: Any, person_id: int) -> Explanation:
@@ -68,7 +72,7 @@ def explain_person(state: State, p: Any, person_id: int) -> Explanation:
     out = Explanation(explain(state, p, person_id))
     row = np.flatnonzero(state.persons.id == person_id)
     b = behaviour(state, p, row)
-    out["behaviour"] = {k: float(np.asarray(v).ravel()[0]) for k, v in b.items()}
+    out["behaviour"] = {k: np.asarray(v).ravel()[0].item() for k, v in b.items()}
     return out
 
 
@@ -120,7 +124,7 @@ class Tracer:
                 "channels_passed": ", ".join(d["channels_passed"]),
                 **{f"fails_{name}": _failed(c) for name, c in d["channels"].items()},
                 "intention": float(b["intention"][k]),
-                "chance_to_act": float(b["chance_to_act"][k]),
+                "intends": bool(b["intends"][k]), "aware": bool(b["aware"][k]),
                 "settled_this_year": hukou["settled_year"] == state.year,
                 "settled_channel": hukou["settled_channel"] or "",
             })

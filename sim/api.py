@@ -123,7 +123,8 @@ def explain(scenario: ScenarioLike, year: int, person_id: int | None = None, *,
     """Why a person can or cannot settle in ``year`` — ``hukou-sim explain``: simulates the
     scenario to that year with the agents of replicate ``replicate`` of ``hukou-sim run``
     (same scale and seed) and explains the person (by default a migrant living in Panjin,
-    drawn with the seed). ``print`` the answer for text; it is a dict too.
+    drawn with the seed). ``print`` the answer for text; it is a dict too. An id that is not
+    in the model that year raises ``KeyError`` naming some that are.
 
     >>> e = explain("scenarios/reform_2015.toml", 2016, scale=0.002)
     >>> e["year"], sorted(e["channels"])
@@ -136,8 +137,12 @@ def explain(scenario: ScenarioLike, year: int, person_id: int | None = None, *,
     model = UrbanizationModel(s, replicate=replicate,
                               seed=replicate_seeds(s.run.seed, replicate + 1)[replicate])
     model.run()
+    persons = model.state.persons
     if person_id is None:
-        persons = model.state.persons
         pool = persons.id[(persons.area >= 0) & (persons.hukou_area < 0)]
         person_id = int(np.random.default_rng(s.run.seed).choice(pool))
+    if not (persons.id == person_id).any():
+        sample = ", ".join(str(i) for i in persons.id[:: max(1, len(persons) // 5)][:5])
+        raise KeyError(f"no agent {person_id} in {year} at this scale and seed (agents in "
+                       f"this run include {sample})")
     return model.explain(person_id)

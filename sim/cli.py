@@ -137,43 +137,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from sim.explanation import explain, format_explanation
-    from sim.model import UrbanizationModel
-    from sim.pipeline import intention
-    from sim.runner import replicate_seeds
+    from sim.api import explain
 
     scenario = _scenario_with_options(args)
     if args.year <= 2015:
         raise UsageError("hukou-sim explain: --year must be after the 2015 base year")
-    scenario = scenario.with_overrides({"run.end_year": args.year})
     print(f"hukou-sim: simulating {scenario.name} to {args.year} (scale {scenario.run.scale}, "
           f"seed {scenario.run.seed}, replicate {args.replicate}: the same agents as that "
           "replicate of `hukou-sim run`)", file=sys.stderr)
-    seed = replicate_seeds(scenario.run.seed, args.replicate + 1)[args.replicate]
-    model = UrbanizationModel(scenario, replicate=args.replicate, seed=seed)
-    model.run()
-    persons = model.state.persons
-    agent = args.agent
-    if agent is None:  # a migrant living in Panjin, drawn with the run's seed
-        pool = persons.id[(persons.area >= 0) & (persons.hukou_area < 0)]
-        agent = int(np.random.default_rng(scenario.run.seed).choice(pool))
-    if not (persons.id == agent).any():
-        sample = ", ".join(str(i) for i in persons.id[:: max(1, len(persons) // 5)][:5])
-        raise UsageError(f"hukou-sim explain: no agent {agent} in {args.year} at this scale and "
-                         f"seed (agents in this run include {sample})")
-    p = scenario.at(args.year)
-    print(format_explanation(explain(model.state, p, agent)))
-    row = np.flatnonzero(persons.id == agent)
-    chance = intention.probability(model.state, p, row)[0]
-    intends = bool(intention.intends(model.state, p, row)[0])
-    aware = bool(intention.aware(model.state, p, row)[0])
-    print(f"behaviour: chance of intending to settle {chance:.1%} (this household "
-          f"{'intends' if intends else 'does not intend'}; it "
-          f"{'knows' if aware else 'does not yet know'} of the reform); if eligible, "
-          f"aware and intending, it acts with a yearly chance of "
-          f"{p.behaviour.settlement.action_rate:.0%}")
+    try:
+        print(explain(scenario, args.year, args.agent, replicate=args.replicate))
+    except KeyError as e:
+        raise UsageError(f"hukou-sim explain: {e.args[0]}") from None
     return 0
 
 

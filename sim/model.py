@@ -151,7 +151,7 @@ class UrbanizationModel(mesa.Model):
     def behaviour_frame(self, person_ids: Iterable[int] | None = None) -> pd.DataFrame:
         """The settlement behaviour of persons (all by default) in the current year, indexed
         by id: ``intention`` (the chance that their household intends to settle, evaluated on
-        them as its applicant), ``awareness`` of the reform and ``chance_to_act`` when eligible
+        them as its applicant), ``intends``, ``aware`` (of the reform) and ``action_rate``
         (`sim.agents.behaviour`)."""
         ids = self.state.persons.id
         rows = (np.arange(len(ids)) if person_ids is None

@@ -96,30 +96,31 @@ class Results:
 
     @property
     def validation(self) -> pd.DataFrame:
-        """Model vs observed figures (`sim.runner.validation_table`, ``validation.csv``)."""
-        from sim.runner import validation_table
+        """Model vs observed figures (`sim.validation.validation_table`, ``validation.csv``)."""
+        from sim.validation import validation_table
 
         return validation_table(self._raw)
 
     def city(self, indicator: str) -> pd.DataFrame:
-        """One indicator for the whole city: a year × category table of the median over
-        replicates (one column ``""`` when it has no breakdown)."""
+        """One indicator for the whole city: a year × category table of the mean over
+        replicates (one column ``""`` when it has no breakdown; means add up, so the
+        categories sum to the total)."""
         sel = self.indicators[(self.indicators.indicator == indicator)
                               & (self.indicators.area == load_areas().city_id)]
         if sel.empty:
             raise KeyError(f"no indicator {indicator!r} in this run; indicators: "
                            f"{', '.join(sorted(self.indicators.indicator.unique()))}")
-        return (sel.groupby(["year", "category"], observed=True).value.median()
+        return (sel.groupby(["year", "category"], observed=True).value.mean()
                 .unstack("category"))
 
     def total(self, indicator: str, by: str = "category", category: str | None = None,
-              years: tuple[int, int] | None = None, median: bool = True
+              years: tuple[int, int] | None = None, by_replicate: bool = False
               ) -> pd.Series | pd.DataFrame:
         """A flow (settlements, cost, transfers …) summed over ``years`` (first, last;
         default: every year after the base year, which has no flows): for the city by
         category (``by="category"``), or by area (``by="area"``: the categories summed, or
-        only ``category``). The median over replicates of each replicate's sum, or with
-        ``median=False`` the sums, one row per replicate."""
+        only ``category``). The mean over replicates of each replicate's sum, or with
+        ``by_replicate=True`` the sums, one row per replicate."""
         if by not in ("category", "area"):
             raise ValueError(f"by must be 'category' or 'area', got {by!r}")
         ind = self.indicators
@@ -132,7 +133,7 @@ class Results:
         elif category is not None:
             rows = rows[rows.category == category]
         sums = rows.groupby(["replicate", by], observed=True).value.sum().unstack(by)
-        return sums.median() if median else sums
+        return sums if by_replicate else sums.mean()
 
     def plot(self, chart: str = "population", lang: str | None = None) -> Figure | None:
         """One of the run's budget-planning charts (`sim.output.charts.draw_chart`):

@@ -180,7 +180,7 @@ def test_trace_records_each_year_and_agrees_with_explain(model):
     assert last.channels_passed == ", ".join(e["channels_passed"])
     for name, verdict in e["channels"].items():
         assert (last[f"fails_{name}"] == "") == verdict["passed"]
-    assert "behaviour: intention to settle" in str(e)
+    assert "behaviour: chance of intending to settle" in str(e)
     with pytest.raises(KeyError, match="not traced"):
         model.trace(-5)
 
@@ -190,3 +190,16 @@ def test_an_untraced_model_says_how_to_trace(untraced):
         untraced.trace()
     with pytest.raises(KeyError, match="no person with id -3"):
         untraced.trace_persons([-3])
+
+
+def test_explain_is_the_command_line_s_explain(capsys):
+    e = sim.explain("scenarios/reform_2015.toml", 2016, scale=0.002, seed=3)
+    assert e["year"] == 2016 and set(e["channels"]) == {"town", "urban_district", "talent",
+                                                         "investment"}
+    argv = ["explain", "scenarios/reform_2015.toml", "--year", "2016", "--scale", "0.002",
+            "--seed", "3"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == str(e).strip()
+    assert main([*argv, "--agent", "-7"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress line
+    assert last.startswith("hukou-sim explain: no agent -7 in 2016 at this scale and seed")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.study.commands import StudyError, add_dask_option, add_study_commands
 
 EXIT_USAGE = 2
 
@@ -79,13 +80,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.runner import new_run_folder, write_run
 
     scenario = _scenario_with_options(args)
+    posterior = None
+    if args.posterior is not None:
+        from sim.study.posterior import draw_posterior
+
+        posterior = draw_posterior(scenario, args.posterior, args.posterior_file)
     folder = new_run_folder(scenario.name, Path(args.out) if args.out else None)
     r = scenario.run
+    draws = "" if posterior is None else f" x {args.posterior} posterior draw(s)"
     print(f"hukou-sim: running {scenario.name} {r.start_year}-{r.end_year}, scale {r.scale}, "
-          f"{r.replicates} replicate(s), seed {r.seed} -> {folder}", file=sys.stderr)
+          f"{r.replicates} replicate(s){draws}, seed {r.seed} -> {folder}", file=sys.stderr)
     try:
         manifest = write_run(scenario, folder, workers=args.workers, progress=not args.quiet,
-                             lang=args.lang, extras=_write_outputs)
+                             lang=args.lang, extras=_write_outputs, dask=args.dask,
+                             posterior=posterior)
     except BaseException:
         if not any(folder.iterdir()):  # leave no empty run folder behind
             folder.rmdir()
@@ -260,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--end", type=_year, help="last simulated year")
     run.add_argument("--lang", choices=("en", "zh"), help="language of charts and workbook")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--posterior", type=_positive_int, metavar="N",
+                     help="draw N parameter sets from the calibration's posterior sample, "
+                     "each run with every replicate")
+    run.add_argument("--posterior-file", metavar="FILE",
+                     help="posterior sample to draw from (default sim/data/posterior.csv)")
+    add_dask_option(run)
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate a scenario file without running it")
@@ -325,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--save-dir", default="results/explore",
                          help="folder for scenario files saved from the page")
     explore.set_defaults(func=cmd_explore)
+    add_study_commands(sub, _positive_int)
     return parser
 
 
@@ -337,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         func: Callable[[argparse.Namespace], int] = args.func
         return func(args)
-    except (UsageError, ScenarioError, RunFolderError) as e:
+    except (UsageError, ScenarioError, RunFolderError, StudyError) as e:
         print(f"{e}" if isinstance(e, UsageError) else f"hukou-sim: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -19,13 +19,14 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -35,9 +36,18 @@ import numpy as np
 import pandas as pd
 
 from sim.areas import load_areas
-from sim.model import UrbanizationModel
-from sim.pipeline.indicators import COLUMNS
+from sim.experiments import (
+    Experiment,
+    concat_experiments,
+    executor_name,
+    read_fit,
+    replicate_experiments,
+    replicate_seed,
+    run_experiments,
+)
 from sim.scenario import Scenario
+from sim.study.posterior import PosteriorDraws
+from sim.study.summary import summarize
 from sim.validation import validation_table
 
 
@@ -46,40 +56,30 @@ class RunFolderError(Exception):
 
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[np.random.SeedSequence]:
-    """One independent seed sequence per replicate, spawned from the root seed."""
-    return np.random.SeedSequence(root_seed).spawn(replicates)
+    """One independent seed sequence per replicate (`sim.experiments.replicate_seed`)."""
+    return [replicate_seed(root_seed, r) for r in range(replicates)]
 
 
-def _run_one(scenario: Scenario, replicate: int, seed: np.random.SeedSequence,
-             progress: bool) -> tuple[list[tuple], list[dict]]:
-    model = UrbanizationModel(scenario, replicate=replicate, seed=seed)
-    total = scenario.run.end_year - model.year
-    started = time.perf_counter()
+def run_replicates(scenario: Scenario, workers: int = 1, progress: bool = False,
+                   dask: str | None = None, experiments: list[Experiment] | None = None,
+                   work: Path | None = None) -> tuple[pd.DataFrame, list[list[dict]]]:
+    """Run every replicate (or the given experiments, e.g. posterior draws); returns the
+    indicator table and each run's fit report.
 
-    def report(m: UrbanizationModel) -> None:
-        done = total - (scenario.run.end_year - m.year)
-        print(f"  replicate {replicate + 1}/{scenario.run.replicates}  year {m.year}  "
-              f"[{done}/{total}]  {time.perf_counter() - started:5.1f} s",
-              file=sys.stderr, flush=True)
-
-    model.run(progress=report if progress else None)
-    frame = model.indicators()
-    return list(frame.itertuples(index=False, name=None)), model.population_fit.rows
-
-
-def run_replicates(scenario: Scenario, workers: int = 1,
-                   progress: bool = False) -> tuple[pd.DataFrame, list[list[dict]]]:
-    """Run every replicate; returns the indicator table and each replicate's fit report."""
-    seeds = replicate_seeds(scenario.run.seed, scenario.run.replicates)
-    jobs = [(scenario, r, seed, progress) for r, seed in enumerate(seeds)]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            results = list(pool.map(_run_one, *zip(*jobs, strict=True)))
-    else:
-        results = [_run_one(*job) for job in jobs]
-    rows = [row for rep_rows, _ in results for row in rep_rows]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    return sort_indicators(frame), [fit for _, fit in results]
+    Runs go through `sim.experiments.run_experiments` (``workers`` processes or a Dask
+    cluster, see there); each is stored in ``work`` (default: a temporary folder) as
+    it finishes, so the table never depends on the executor.
+    """
+    if experiments is None:
+        experiments = replicate_experiments(scenario.run.replicates)
+    with contextlib.ExitStack() as stack:
+        if work is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hukou-sim-")))
+        paths = run_experiments(scenario, experiments, work, workers=workers, dask=dask,
+                                progress=progress, label=scenario.name)
+        frame = sort_indicators(concat_experiments(paths))
+        fits = [read_fit(p) for p in paths]
+    return frame, fits
 
 
 def sort_indicators(frame: pd.DataFrame) -> pd.DataFrame:
@@ -132,13 +132,23 @@ def package_version() -> str:
 
 def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool = True,
               lang: str | None = None, extras: Callable[[pd.DataFrame, dict, Path], None]
-              | None = None) -> dict[str, Any]:
-    """Run the scenario and write its run folder; returns the manifest."""
+              | None = None, dask: str | None = None,
+              posterior: PosteriorDraws | None = None) -> dict[str, Any]:
+    """Run the scenario and write its run folder; returns the manifest.
+
+    With several runs (replicates, or ``posterior`` draws × replicates) it also writes
+    ``indicators_summary.csv`` (`sim.study.summary.summarize`).
+    """
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    frame, population_fits = run_replicates(scenario, workers=workers, progress=progress)
+    experiments = (posterior.experiments if posterior is not None
+                   else replicate_experiments(scenario.run.replicates))
+    frame, population_fits = run_replicates(scenario, workers=workers, progress=progress,
+                                            dask=dask, experiments=experiments)
     wall = time.perf_counter() - t0
     frame.to_csv(folder / "indicators.csv", index=False)
+    if len(experiments) > 1:
+        summarize(frame).to_csv(folder / "indicators_summary.csv", index=False)
     validation = validation_table(frame)
     validation.to_csv(folder / "validation.csv", index=False)
     manifest = {
@@ -149,9 +159,13 @@ def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool
         "version": package_version(),
         "git_commit": git_commit(),
         "seed": scenario.run.seed,
-        "seeds": [{"replicate": r, "entropy": s.entropy, "spawn_key": list(s.spawn_key)}
-                  for r, s in enumerate(replicate_seeds(scenario.run.seed,
-                                                        scenario.run.replicates))],
+        "seeds": [{"replicate": e.replicate, "entropy": seed.entropy,
+                   "spawn_key": list(seed.spawn_key)}
+                  for e in experiments
+                  for seed in [replicate_seed(scenario.run.seed, e.stream)]],
+        "runs": len(experiments),
+        "posterior": None if posterior is None else posterior.record,
+        "executor": executor_name(workers, dask),
         "replicates": scenario.run.replicates,
         "scale": scenario.run.scale,
         "start_year": scenario.run.start_year,

@@ -139,11 +139,11 @@ def store_experiment(work: Path, experiment: Experiment, frame: pd.DataFrame,
 
 
 def read_experiment(path: Path) -> pd.DataFrame:
-    """An experiment's indicator table, exactly as computed (floats read round-trip)."""
+    """An experiment's indicator table, exactly as computed (pandas 3 reads floats
+    round-trip)."""
     return pd.read_csv(path, dtype={"scenario": str, "area": str, "indicator": str,
                                     "category": str, "replicate": "int64", "year": "int64"},
-                       keep_default_na=False, na_values={"value": [""]},
-                       float_precision="round_trip")
+                       keep_default_na=False, na_values={"value": [""]})
 
 
 def read_fit(path: Path) -> list[dict]:

@@ -70,7 +70,7 @@ def load_posterior(path: Path, scenario: Scenario) -> pd.DataFrame:
                              "per parameter set, columns named by dotted parameter paths, "
                              "optional 'weight')")
     try:
-        table = pd.read_csv(path, float_precision="round_trip")
+        table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise PosteriorError(f"{path}: not a readable CSV file ({e})") from None
     names = [c for c in table.columns if c != WEIGHT]

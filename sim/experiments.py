@@ -257,7 +257,7 @@ def run_experiments(base: Scenario, experiments: Sequence[Experiment], work: Pat
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total} runs "
                           "[{elapsed}<{remaining}]")
     try:
-        if dask is None and workers <= 1 or not todo:
+        if dask is None and (workers <= 1 or len(todo) <= 1) or not todo:
             for exp in todo:
                 start = bar.n
                 frame, fit = simulate(base, exp, progress=bar.update if progress else None)

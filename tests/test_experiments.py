@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -191,6 +192,13 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -206,21 +214,22 @@ def test_workers_die_with_their_parent(tmp_path):
     scenario.write_text('name = "long"\n[run]\nscale = 0.002\nend_year = 2035\n',
                         encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    main_proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "run", str(scenario), "--replicates", "8",
-         "--workers", "2", "--out", str(tmp_path / "run"), "--quiet"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "stderr.txt"
+    with open(log, "wb") as err:
+        main_proc = subprocess.Popen(
+            [sys.executable, "-m", "sim", "run", str(scenario), "--replicates", "8",
+             "--workers", "2", "--out", str(tmp_path / "run")],
+            env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        deadline = time.monotonic() + 120
-        workers: set[int] = set()
-        while time.monotonic() < deadline and len(workers) < 2:
-            time.sleep(0.5)
-            workers = {c for c in _children(main_proc.pid)
-                       if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
-        assert len(workers) >= 2, "the workers did not start"
+        # wait until a run has finished: both workers are then past their start-up
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not re.search(r"\b[1-7]/8 runs", log.read_text()):
+            time.sleep(0.2)
+        workers = {c for c in _children(main_proc.pid) if b"spawn_main" in _cmdline(c)}
+        assert len(workers) == 2, "the workers did not start"
         main_proc.send_signal(signal.SIGKILL)
         main_proc.wait()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(_alive(w) for w in workers):
             time.sleep(0.2)
         assert not any(_alive(w) for w in workers)

@@ -251,6 +251,8 @@ def run_experiments(base: Scenario, experiments: Sequence[Experiment], work: Pat
     keys = [e.key for e in experiments]
     if len(set(keys)) != len(keys):
         raise ValueError("experiment keys must be unique")
+    for stale in work.glob(".*.tmp"):  # a write cut short by a killed study
+        stale.unlink(missing_ok=True)
     todo = [e for e in experiments if not experiment_path(work, e).exists()]
     bar = tqdm(total=len(experiments), initial=len(experiments) - len(todo), unit="run",
                desc=label, file=sys.stderr, disable=not progress, dynamic_ncols=True,

@@ -55,22 +55,13 @@ def test_workers_and_dask_give_identical_files(tmp_path):
     assert not a.value.equals(x.value)
 
 
-def test_stored_runs_are_skipped(tmp_path, monkeypatch):
-    import sim.experiments
-
+def test_stored_runs_are_skipped(tmp_path, simulated):
     s = tiny()
     exps = replicate_experiments(3)
     run_experiments(s, exps[:2], tmp_path)
-    ran = []
-    real = sim.experiments.simulate
-
-    def spy(base, exp, progress=None):
-        ran.append(exp.key)
-        return real(base, exp, progress)
-
-    monkeypatch.setattr(sim.experiments, "simulate", spy)
+    del simulated[:]
     run_experiments(s, exps, tmp_path)
-    assert ran == [exps[2].key]
+    assert simulated == [exps[2].key]
 
 
 def test_one_seed_rule_model_and_run_replicate_0(tmp_path):

@@ -115,8 +115,8 @@ class Sweep:
     text: str = field(default="", repr=False)
 
     def unit_points(self) -> np.ndarray:
-        """The design's points in the unit hypercube (one row per point); factorial levels
-        are returned as the grid itself by `points_values`."""
+        """The Latin hypercube's points in the unit hypercube, one row per point (seeded by
+        the run seed, so the design is the same on every call)."""
         sampler = qmc.LatinHypercube(d=len(self.parameters), rng=self.scenario.run.seed)
         return sampler.random(self.points)
 

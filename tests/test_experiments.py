@@ -204,7 +204,9 @@ def test_workers_die_with_their_parent(tmp_path):
     scenario = tmp_path / "long.toml"
     scenario.write_text('name = "long"\n[run]\nscale = 0.002\nend_year = 2035\n',
                         encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    # TMPDIR: the killed run cannot remove its temporary folder; keep it in tmp_path
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "TMPDIR": str(tmp_path)}
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as err:
         main_proc = subprocess.Popen(

@@ -17,11 +17,11 @@ One runner serves ``hukou-sim run --replicates/--posterior``, ``sweep``,
   from Jupyter and from threads) and watch their parent: when it dies, they exit
   (`_exit_with_parent`). Dask's own workers do the same.
 
-Seeds, one rule everywhere: replicate ``r`` of root seed ``S`` uses
+Seeds: replicate ``r`` of root seed ``S`` uses
 ``numpy.random.SeedSequence(S, spawn_key=(r,))`` — the ``r``-th child of
-``SeedSequence(S).spawn(n)`` for any ``n`` — and ``UrbanizationModel(s, seed=S)``
-is replicate 0. Points of a sweep share the replicate streams (common random
-numbers: the difference between two points is the parameters', not the dice's).
+``SeedSequence(S).spawn(n)`` for any ``n``. Points of a sweep share the replicate
+streams (common random numbers: the difference between two points is the
+parameters', not the dice's).
 
 Example
 -------

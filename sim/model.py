@@ -50,18 +50,13 @@ class UrbanizationModel(mesa.Model):
     ----------
     scenario : the resolved scenario (`sim.scenario.load_scenario`).
     replicate : replicate number, written to the ``replicate`` column.
-    seed : the run's root seed (default ``scenario.run.seed``) or a
-        `numpy.random.SeedSequence`. One rule everywhere: an int seed ``S`` uses
-        the stream of replicate ``replicate`` of ``hukou-sim run --seed S``
-        (`sim.experiments.replicate_seed`), so ``UrbanizationModel(s, seed=S)``
-        is that command's replicate 0.
+    seed : a `numpy.random.SeedSequence` (one per replicate, spawned from the
+        run's root seed) or an int; defaults to ``scenario.run.seed``.
     """
 
     def __init__(self, scenario: Scenario, replicate: int = 0,
                  seed: np.random.SeedSequence | int | None = None) -> None:
         seed = scenario.run.seed if seed is None else seed
-        if not isinstance(seed, np.random.SeedSequence):
-            seed = np.random.SeedSequence(seed, spawn_key=(replicate,))
         super().__init__(rng=np.random.default_rng(seed))
         self.scenario = scenario
         self.replicate = replicate

@@ -24,8 +24,6 @@ from sim.experiments import (
     replicate_experiments,
     run_experiments,
 )
-from sim.model import UrbanizationModel
-from sim.runner import run_replicates
 from sim.scenario import load_defaults
 from sim.study.posterior import PosteriorError, draw_posterior
 from sim.study.summary import MIN_RUNS_FOR_PERCENTILES, TOTAL, band_limits, summarize
@@ -62,22 +60,6 @@ def test_stored_runs_are_skipped(tmp_path, simulated):
     del simulated[:]
     run_experiments(s, exps, tmp_path)
     assert simulated == [exps[2].key]
-
-
-def test_one_seed_rule_model_and_run_replicate_0(tmp_path):
-    """UrbanizationModel(s, seed=S) is replicate 0 of `run --seed S`."""
-    s = tiny(**{"run.seed": 77})
-    model = UrbanizationModel(s, seed=77)
-    model.run()
-    direct = model.indicators()
-    frame, _ = run_replicates(s.with_overrides({"run.replicates": 2}))
-    rep0 = frame[frame.replicate == 0].reset_index(drop=True)
-    cols = ["year", "area", "indicator", "category", "value"]
-    pd.testing.assert_frame_equal(
-        direct[cols].sort_values(cols[:4]).reset_index(drop=True),
-        rep0[cols].sort_values(cols[:4]).reset_index(drop=True), check_dtype=False,
-        check_exact=True)
-    assert not frame[frame.replicate == 1].value.reset_index(drop=True).equals(rep0.value)
 
 
 def _frame(runs: int) -> pd.DataFrame:

@@ -139,9 +139,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from sim.explain import explain, format_explanation
+    from sim.explain import behaviour, explain, format_behaviour, format_explanation
     from sim.model import UrbanizationModel
-    from sim.pipeline import intention
     from sim.runner import replicate_seeds
 
     scenario = _scenario_with_options(args)
@@ -165,15 +164,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                          f"seed (agents in this run include {sample})")
     p = scenario.at(args.year)
     print(format_explanation(explain(model.state, p, agent)))
-    row = np.flatnonzero(persons.id == agent)
-    chance = intention.probability(model.state, p, row)[0]
-    intends = bool(intention.intends(model.state, p, row)[0])
-    aware = bool(intention.aware(model.state, p, row)[0])
-    print(f"behaviour: chance of intending to settle {chance:.1%} (this household "
-          f"{'intends' if intends else 'does not intend'}; it "
-          f"{'knows' if aware else 'does not yet know'} of the reform); if eligible, "
-          f"aware and intending, it acts with a yearly chance of "
-          f"{p.behaviour.settlement.action_rate:.0%}")
+    print(format_behaviour(behaviour(model.state, p, agent)))
     return 0
 
 

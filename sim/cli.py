@@ -5,8 +5,10 @@ an earlier run — is one line on stderr and exit code 2; never a traceback.
 
     hukou-sim run SCENARIO.toml [--out DIR] [--seed N] [--replicates N]
                   [--workers N] [--scale F] [--start Y] [--end Y] [--lang en|zh]
+                  [--money yuan|wan|yi] [--svg] [--quiet]
     hukou-sim check SCENARIO.toml [--show] [--verbose]
-    hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh]
+    hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh] [--force]
+                      [--money yuan|wan|yi] [--svg]
     hukou-sim explain SCENARIO.toml --year Y [--agent ID] [--scale F] [--seed N]
     hukou-sim calibrate [SCENARIO.toml] [--scale F] [--particles N] [--generations N] [--out DIR]
     hukou-sim explore [SCENARIO.toml] [--host H] [--port N] [--scale F] [--seed N] [--lang en|zh]
@@ -21,7 +23,9 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from sim.scenario import Scenario, ScenarioError, load_scenario
@@ -97,26 +101,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.runner import claim_run_folder, write_run
 
     scenario = _scenario_with_options(args)
+    started = time.perf_counter()
+    extras = partial(_write_outputs, money=args.money, svg=args.svg, quiet=args.quiet)
     with claim_run_folder(scenario.name, args.out) as run:  # removed unless completed
         r = scenario.run
         print(f"hukou-sim: running {scenario.name} {r.start_year}-{r.end_year}, scale "
               f"{r.scale}, {r.replicates} replicate(s), seed {r.seed} -> {run.final}",
               file=sys.stderr)
         manifest = write_run(scenario, run.path, workers=args.workers, progress=not args.quiet,
-                             lang=args.lang, extras=_write_outputs)
+                             lang=args.lang, extras=extras)
         run.complete()
     _print_validation(manifest)
-    print(f"hukou-sim: done in {manifest['wall_time_seconds']:.1f} s: {run.final}")
+    wall = time.perf_counter() - started
+    simulation = manifest["wall_time_seconds"]
+    print(f"hukou-sim: done in {wall:.1f} s (simulation {simulation:.1f} s, writing "
+          f"{wall - simulation:.1f} s): {run.final}")
     return 0
 
 
-def _write_outputs(frame, manifest: dict, folder: Path) -> None:
-    """Charts and the budget workbook: a run folder is complete only with both."""
+def _write_outputs(frame, manifest: dict, folder: Path, money: str = "wan",
+                   svg: bool = False, quiet: bool = False) -> None:
+    """Charts and the budget workbook (a run folder is complete only with both), each
+    file reported as it is written."""
     from sim.output.charts import write_charts
     from sim.output.workbook import write_workbook
 
-    write_charts(frame, manifest, folder / "charts", lang=manifest["lang"])
-    write_workbook(frame, manifest, folder / "budget.xlsx")
+    started = time.perf_counter()
+
+    def wrote(path: Path) -> None:
+        if not quiet:
+            print(f"  wrote {path.relative_to(folder)}  {time.perf_counter() - started:5.1f} s",
+                  file=sys.stderr, flush=True)
+
+    write_charts(frame, manifest, folder / "charts", lang=manifest["lang"],
+                 formats=("png", "svg") if svg else ("png",), progress=wrote,
+                 meanwhile=lambda: wrote(write_workbook(frame, manifest, folder / "budget.xlsx",
+                                                        money=money)))
 
 
 def _print_validation(manifest: dict) -> None:
@@ -143,10 +163,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         read_manifest(Path(d))
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"hukou-sim compare: --out {args.out}: exists and is not a folder")
-    out = args.out if args.out else Path("results") / "comparisons" / "-vs-".join(
-        Path(d).resolve().parent.name for d in args.runs)
     try:
-        paths = compare_runs([Path(d) for d in args.runs], out, lang=args.lang)
+        paths = compare_runs([Path(d) for d in args.runs], Path(args.out) if args.out else None,
+                             lang=args.lang, force=args.force, money=args.money, svg=args.svg)
     except CompareError as e:
         raise UsageError(f"hukou-sim compare: {e}") from None
     for p in paths:
@@ -277,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=_year, help="first reported year")
     run.add_argument("--end", type=_year, help="last simulated year")
     run.add_argument("--lang", choices=("en", "zh"), help="language of charts and workbook")
+    run.add_argument("--money", choices=("yuan", "wan", "yi"), default="wan",
+                     help="unit of money in the workbook: yuan, wan (万元, default), yi (亿元)")
+    run.add_argument("--svg", action="store_true", help="also write the charts as SVG")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.set_defaults(func=cmd_run)
 
@@ -289,8 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="compare finished runs side by side")
     compare.add_argument("runs", nargs="+", help="run folders (two or more)")
-    compare.add_argument("--out", type=_folder, help="folder for the report")
+    compare.add_argument("--out", type=_folder, help="folder for the report, new or empty "
+                         "(default results/comparisons/<base>-vs-<other>/)")
     compare.add_argument("--lang", choices=("en", "zh"), default="en")
+    compare.add_argument("--force", action="store_true",
+                         help="compare runs of different scale or years (shared years only)")
+    compare.add_argument("--money", choices=("yuan", "wan", "yi"), default="wan",
+                         help="unit of money: yuan, wan (万元, default), yi (亿元)")
+    compare.add_argument("--svg", action="store_true", help="also write the charts as SVG")
     compare.set_defaults(func=cmd_compare)
     explain_p = sub.add_parser("explain", help="why an agent can or cannot settle in a year")
     explain_p.add_argument("scenario")

@@ -164,17 +164,35 @@ def test_about_sheet_explains_the_run(run: tuple) -> None:
 
 
 def test_ranges_say_min_max_below_twenty_runs(tmp_path: Path) -> None:
-    df, manifest = read_run(write_run(tmp_path / "run", replicates=3, years=range(2015, 2017)))
+    df, manifest = read_run(write_run(tmp_path / "run", replicates=3, years=range(2018, 2021)))
     wb = openpyxl.load_workbook(write_workbook(df, manifest, tmp_path / "budget.xlsx"))
-    ranges = _sheet_frame(wb["Ranges across runs"])
-    assert list(ranges.columns[-2:]) == ["lowest of 3 runs", "highest of 3 runs"]
-    row = ranges[(ranges["Year"] == 2016) & (ranges["Area"] == "Panjin")
-                 & (ranges["Indicator"] == "Settlements")].iloc[0]
-    sub = df[(df["indicator"] == "settlements") & (df["area"] == CITY) & (df["year"] == 2016)]
+    ws = wb["Ranges across runs"]
+    ranges = _sheet_frame(ws)
+    assert list(ranges.columns[-3:]) == ["2020 Mean", "2020 lowest of 3 runs",
+                                         "2020 highest of 3 runs"]
+    i = ranges.index[(ranges["Area"] == "Panjin") & (ranges["Indicator"] == "Settlements")][0]
+    row = ranges.loc[i]
+    sub = df[(df["indicator"] == "settlements") & (df["area"] == CITY) & (df["year"] == 2020)]
     per_rep = sub.groupby("replicate")["value"].sum()
-    assert (row["lowest of 3 runs"], row["highest of 3 runs"]) == (per_rep.min(),
-                                                                  per_rep.max())
+    assert (row["2020 lowest of 3 runs"], row["2020 highest of 3 runs"]) == (per_rep.min(),
+                                                                            per_rep.max())
+    assert row["2020 Mean"] == pytest.approx(per_rep.mean())
+    # each row in its own unit: persons whole, rates in percent
+    assert ws.cell(row=HEADER_ROW + 1 + i, column=4).number_format == "#,##0"
+    j = ranges.index[ranges["Indicator"] == "Urbanization rate of the resident population"][0]
+    assert ws.cell(row=HEADER_ROW + 1 + j, column=4).number_format == "0.0%"
     assert "mean of 3 runs" in wb["Summary (city)"]["A2"].value
+
+
+def test_base_year_flows_are_blank_not_zero(tmp_path: Path) -> None:
+    """The base year has populations but no flows: empty cells, not zeros."""
+    df, manifest = read_run(write_run(tmp_path / "run", years=range(2015, 2017)))
+    df = df[~((df["year"] == 2015) & (df["indicator"] == "settlements"))]
+    wb = openpyxl.load_workbook(write_workbook(df, manifest, tmp_path / "b.xlsx"))
+    summary = _sheet_frame(wb["Summary (city)"]).set_index("Year")
+    assert summary.loc[2015, "Resident population (persons)"] > 0
+    assert summary.loc[2016, "Settlements (persons)"] > 0
+    assert pd.isna(summary.loc[2015, "Settlements (persons)"])
 
 
 @pytest.mark.parametrize("money, factor, header", [("yuan", 1, "yuan"), ("yi", 1e8,

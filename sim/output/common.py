@@ -33,6 +33,8 @@ SUMMARY_INDICATORS = ("resident_population", "registered_population",
                       "resident_urbanization_rate", "registered_urbanization_rate",
                       "settlements", "residence_permit_holders", "public_service_cost",
                       "incremental_cost", "transfer_payment", "fiscal_gap")
+# Years a compact table shows, where the run has them (five-year planning marks).
+PREFERRED_YEARS = (2020, 2025, 2030, 2035)
 # Below this many runs a 5th–95th percentile band is in effect the lowest and highest
 # run (quantiles interpolate between the two extremes), so the band says min–max.
 BAND_MIN_RUNS = 20
@@ -194,3 +196,18 @@ class RunContext:
     def scenario_label(self, lang: str) -> str:
         """The scenario's name in the language (shipped scenarios are translated)."""
         return labels.scenario(self.scenario, lang)
+
+
+def selected_years(years: Sequence[int]) -> list[int]:
+    """2020, 2025, 2030, 2035 where present; else the first, middle and last year.
+
+    >>> selected_years(range(2015, 2031))
+    [2020, 2025, 2030]
+    >>> selected_years([2016, 2017, 2018, 2019])
+    [2016, 2018, 2019]
+    """
+    ordered = sorted(set(years))
+    chosen = [y for y in PREFERRED_YEARS if y in ordered]
+    if chosen:
+        return chosen
+    return sorted({ordered[0], ordered[len(ordered) // 2], ordered[-1]})

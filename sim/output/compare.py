@@ -48,6 +48,7 @@ from sim.output.common import (
     MoneyUnit,
     RunContext,
     area_order,
+    selected_years,
     summarize,
     tidy,
 )
@@ -63,7 +64,6 @@ from sim.output.plotting import (
 )
 from sim.output.workbook import Column, Sheet, write_sheet
 
-PREFERRED_YEARS = (2020, 2025, 2030, 2035)
 RUN_FILES = ("indicators.csv", "manifest.json")
 LINESTYLES = ("-", "--", ":", "-.")     # scenarios that coincide stay visible
 CONFIDENCE = 0.90
@@ -148,21 +148,6 @@ def _span(years: set[int]) -> str:
 
 def _listing(areas: set[str]) -> str:
     return ", ".join(sorted(areas)) or "no areas"
-
-
-def selected_years(years: Sequence[int]) -> list[int]:
-    """2020, 2025, 2030, 2035 where present; else the first, middle and last year.
-
-    >>> selected_years(range(2015, 2031))
-    [2020, 2025, 2030]
-    >>> selected_years([2016, 2017, 2018, 2019])
-    [2016, 2018, 2019]
-    """
-    ordered = sorted(set(years))
-    chosen = [y for y in PREFERRED_YEARS if y in ordered]
-    if chosen:
-        return chosen
-    return sorted({ordered[0], ordered[len(ordered) // 2], ordered[-1]})
 
 
 def comparison_folder(names: Sequence[str], root: Path = Path("results") / "comparisons"

@@ -48,12 +48,13 @@ from sim.output.common import (
     band_text,
     category_order,
     gap_payers,
+    selected_years,
     tidy,
 )
 from sim.sources import cited_keys, load_sources
 
 HEADER_ROW = 4          # 1-based, as openpyxl counts: title, note, caution, header
-FORMATS = {"people": "#,##0", "rate": "0.0%", "year": "0", "text": "@"}
+FORMATS = {"people": "#,##0", "rate": "0.0%", "year": "0", "number": "#,##0.00"}
 UNIT_KEYS = {"people": "unit_persons", "rate": "unit_percent"}
 # Sheets of one indicator each: key of the family label, indicator.
 FAMILIES = (("family_cost_service", "public_service_cost"),
@@ -86,6 +87,7 @@ class Sheet:
     rows: list[list[object]]
     key_columns: int = 1
     warning: str = ""
+    row_kinds: list[str] | None = None     # the kind of the "number" columns, per row
 
 
 # ------------------------------------------------------------------------ data
@@ -184,7 +186,7 @@ class _Builder:
             row: list[object] = [key[0]] if by_area else [key]
             if by_area:
                 row.append(labels.area(key[1], self.lang))
-            row += [_value(float(s.get(key, 0.0)), k, self.money) for _, k, s, _ in parts]
+            row += [_value(float(s.get(key, math.nan)), k, self.money) for _, k, s, _ in parts]
             rows.append(row)
         return Sheet(name, title, self.notes(), columns, rows, len(columns) - len(parts),
                      self.warning())
@@ -264,33 +266,39 @@ class _Builder:
         return sheets
 
     def ranges(self) -> Sheet | None:
-        """The spread of the runs for the key indicators, every area and the city."""
+        """The spread of the runs: the key indicators of every area and the city in the
+        planning years (2020, 2025, 2030, 2035 where present), mean, low and high."""
         d = self.data
         if d.runs == 1:
             return None
         lo_key, hi_key = (("band_low", "band_high") if band_quantiles(d.runs) == (0.0, 1.0)
                           else ("band_p5", "band_p95"))
-        rows = []
+        years = selected_years(d.df["year"].unique())
+        rows, kinds = [], []
         for indicator in (i for i in SUMMARY_INDICATORS if d.has(i)):
             kind = labels.kind(indicator)
             unit = self.t(self.money.label_key if kind == "money" else UNIT_KEYS[kind])
             means = d.means(indicator, ["year", "area"])
             spread = d.spread(indicator, ["year", "area"])
-            order = {a: i for i, a in enumerate(area_order(means.index.get_level_values(1)))}
-            for year, area in sorted(means.index, key=lambda ya: (ya[0], order[ya[1]])):
-                lo, hi = spread.loc[(year, area)]
-                rows.append([year, labels.area(area, self.lang),
-                             labels.indicator(indicator, self.lang), unit,
-                             *(_value(float(v), kind, self.money) for v in
-                               (means[(year, area)], lo, hi))])
-        columns = [Column(self.t("year"), "year"), Column(self.t("area"), "text"),
-                   Column(self.t("col_indicator"), "text"), Column(self.t("col_unit"), "text"),
-                   Column(self.t("col_mean"), "number"),
-                   Column(self.t(lo_key, n=d.runs), "number"),
-                   Column(self.t(hi_key, n=d.runs), "number")]
+            for area in area_order(means.index.get_level_values("area").unique()):
+                row: list[object] = [labels.indicator(indicator, self.lang),
+                                     labels.area(area, self.lang), unit]
+                for year in years:
+                    values = ((means.get((year, area), math.nan),
+                               *spread.loc[(year, area)]) if (year, area) in spread.index
+                              else (math.nan,) * 3)
+                    row += [_value(float(v), kind, self.money) for v in values]
+                rows.append(row)
+                kinds.append(kind)
+        columns = [Column(self.t("col_indicator"), "text"), Column(self.t("area"), "text"),
+                   Column(self.t("col_unit"), "text")]
+        for year in years:
+            columns += [Column(f"{year} {self.t('col_mean')}", "number"),
+                        Column(f"{year} {self.t(lo_key, n=d.runs)}", "number"),
+                        Column(f"{year} {self.t(hi_key, n=d.runs)}", "number")]
         return Sheet(self.t("sheet_ranges"), self.t("title_ranges",
                                                      band=band_text(d.runs, self.lang)),
-                     self.notes(), columns, rows, 3, self.warning())
+                     self.notes(), columns, rows, 2, self.warning(), kinds)
 
     def parameters(self) -> Sheet | None:
         params = self.manifest.get("parameters", {})
@@ -379,8 +387,9 @@ def write_sheet(wb: Workbook, sheet: Sheet, money: MoneyUnit, index: int) -> Non
                           "bg_color": "#DCE6F1", "font_color": "#000000", "border": 1})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     formats = {kind: wb.add_format({"num_format": fmt}) for kind, fmt in FORMATS.items()}
+    formats["year"] = wb.add_format({"num_format": "0", "align": "center"})
     formats["money"] = wb.add_format({"num_format": money.number_format})
-    formats["number"] = wb.add_format({"num_format": "#,##0.00"})
+    formats["text"] = wrap
     total = wb.add_format({"num_format": money.number_format, "bold": True})
     total_people = wb.add_format({"num_format": FORMATS["people"], "bold": True})
 
@@ -392,22 +401,35 @@ def write_sheet(wb: Workbook, sheet: Sheet, money: MoneyUnit, index: int) -> Non
     columns = []
     for col in sheet.columns:
         fmt = (total if col.kind == "money" else total_people) if col.total else \
-            formats.get(col.kind, wrap if col.kind == "text" else None)
+            formats.get(col.kind)
         spec: dict[str, object] = {"header": col.header, "header_format": head}
         if fmt is not None:
             spec["format"] = fmt
         columns.append(spec)
     rows = sheet.rows or [[None] * len(sheet.columns)]
     ws.add_table(first, 0, first + len(rows), len(columns) - 1,
-                 {"data": rows, "columns": columns, "style": TABLE_STYLE,
-                  "name": f"Table_{index + 1}", "autofilter": True})
-    # Widths: from the widest value (headers wrap onto up to four lines).
+                 {"columns": columns, "style": TABLE_STYLE, "name": f"Table_{index + 1}",
+                  "autofilter": True})
+    # Cells written one by one with their format (a "number" column takes the row's
+    # kind), so that every application shows the formats, wrapping included.
+    col_formats = [spec.get("format") for spec in columns]
+    for i, row in enumerate(rows):
+        kind = sheet.row_kinds[i] if sheet.row_kinds else None
+        for j, value in enumerate(row):
+            fmt = formats[kind] if kind and sheet.columns[j].kind == "number" else \
+                col_formats[j]
+            if value is None:
+                ws.write_blank(first + 1 + i, j, None, fmt)
+            else:
+                ws.write(first + 1 + i, j, value, fmt)
+    # Widths from the widest value, with room for wider fonts than Calibri (headers wrap
+    # onto up to four lines).
     lines = 1
     for j, col in enumerate(sheet.columns):
         widest = max((_text_width(r[j]) for r in rows[:300] if r[j] is not None), default=0)
         header = _text_width(col.header)
-        low, high = (8.0, 60.0) if col.kind in ("text", "value") else (7.0, 22.0)
-        width = max(low, min(high, max(widest + 2, header / 3 + 2)))
+        low, high = (8.0, 70.0) if col.kind in ("text", "value") else (8.0, 22.0)
+        width = 1.15 * max(low, min(high, max(widest + 2, header / 3 + 2)))
         ws.set_column(j, j, width)
         lines = max(lines, math.ceil(header / (width - 1)))
     ws.set_row(first, 15 * min(lines, 4))

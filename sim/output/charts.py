@@ -244,7 +244,7 @@ def write_charts(indicators: pd.DataFrame, manifest: dict, out_dir: Path,
 def _draw_one(df: pd.DataFrame, manifest: dict, out_dir: Path, lang: str,
               formats: tuple[str, ...], stem: str) -> list[Path]:
     """Draw and save one chart of `CHARTS` (in a worker process); [] if the run lacks it."""
-    context = RunContext.of(manifest, int(df["replicate"].nunique()) if len(df) else 1)
+    context = RunContext.of(manifest, int(df["replicate"].nunique()) if len(df) else 1, lang)
     run = Run(context, lang, observed_points(manifest))
 
     def s(indicator: str, color: int, linestyle: str = "-", label: str = "",

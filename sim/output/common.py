@@ -129,12 +129,14 @@ def summarize(df: pd.DataFrame, indicator: str, area: str,
     return out.reset_index()
 
 
-def seed_text(manifest: dict) -> str:
+def seed_text(manifest: dict, lang: str = "en") -> str:
     """The run's seeds, short: plain seeds listed (at most four shown), or the common
     SeedSequence entropy with the replicates' spawn keys, as the runner records them.
 
     >>> seed_text({"seeds": [{"entropy": 7, "spawn_key": [0]}, {"entropy": 7, "spawn_key": [1]}]})
     '7 (spawn keys 0–1)'
+    >>> seed_text({"seeds": [{"entropy": 7, "spawn_key": [0]}]}, "zh")
+    '7（派生序号 0）'
     >>> seed_text({"seeds": [1, 2, 3, 4, 5]})
     '1, 2 … 5'
     """
@@ -144,7 +146,7 @@ def seed_text(manifest: dict) -> str:
         keys = [".".join(map(str, s.get("spawn_key") or [])) for s in seeds]
         if len(entropies) == 1 and all(keys):
             spans = keys[0] if len(keys) == 1 else f"{keys[0]}–{keys[-1]}"
-            return f"{entropies.pop()} (spawn key{'s' if len(keys) > 1 else ''} {spans})"
+            return labels.text("spawn_keys", lang, seed=entropies.pop(), keys=spans)
         seeds = [f"{s.get('entropy', '?')}/{k}" if k else str(s.get("entropy", "?"))
                  for s, k in zip(seeds, keys, strict=True)]
     shown = [str(s) for s in seeds]
@@ -166,12 +168,12 @@ class RunContext:
     end_year: int | None
 
     @classmethod
-    def of(cls, manifest: dict, replicates: int) -> RunContext:
+    def of(cls, manifest: dict, replicates: int, lang: str = "en") -> RunContext:
         """The context of a run from its manifest (``replicates`` counted in the data)."""
         scale = manifest.get("scale")
         return cls(str(manifest.get("scenario", "?")), str(manifest.get("description", "")),
                    float(scale) if scale is not None else None, replicates,
-                   seed_text(manifest), str(manifest.get("version", "?")),
+                   seed_text(manifest, lang), str(manifest.get("version", "?")),
                    manifest.get("git_commit"), manifest.get("start_year"),
                    manifest.get("end_year"))
 

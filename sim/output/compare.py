@@ -134,7 +134,7 @@ def _load(run_dirs: Sequence[Path], force: bool, lang: str) -> tuple[list[_Run],
     for (d, data, m), n in zip(loaded, names, strict=True):
         data = data[data["year"].isin(shared)]
         runs.append(_Run(d, f"{n} ({d.name})" if names.count(n) > 1 else n, m, data,
-                         RunContext.of(m, int(data["replicate"].nunique()))))
+                         RunContext.of(m, int(data["replicate"].nunique()), lang)))
     return runs, warnings
 
 

@@ -174,6 +174,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "scale_is": ("scale {scale} (one agent stands for {persons} persons)",
                  "抽样比例 {scale}（每个主体代表 {persons} 人）"),
     "scale_unknown": ("scale not recorded", "抽样比例未记录"),
+    "spawn_keys": ("{seed} (spawn keys {keys})", "{seed}（派生序号 {keys}）"),
     "runs_one": ("one run, seed {seeds}", "单次运行，随机种子 {seeds}"),
     "runs_many": ("{n} runs, seeds {seeds}; line = mean, band = {band}",
                   "{n} 次运行，随机种子 {seeds}；线为均值，阴影为{band}"),

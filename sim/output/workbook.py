@@ -149,7 +149,7 @@ class _Builder:
         self.manifest = manifest
         self.lang = lang
         self.money = money
-        self.context = RunContext.of(manifest, self.data.runs)
+        self.context = RunContext.of(manifest, self.data.runs, lang)
         self.city_name = labels.area(self.data.city, lang)
 
     def t(self, key: str, **fields: object) -> str:
@@ -424,15 +424,25 @@ def write_sheet(wb: Workbook, sheet: Sheet, money: MoneyUnit, index: int) -> Non
                 ws.write(first + 1 + i, j, value, fmt)
     # Widths from the widest value, with room for wider fonts than Calibri (headers wrap
     # onto up to four lines).
-    lines = 1
+    lines, widths = 1, []
     for j, col in enumerate(sheet.columns):
         widest = max((_text_width(r[j]) for r in rows[:300] if r[j] is not None), default=0)
         header = _text_width(col.header)
-        low, high = (8.0, 70.0) if col.kind in ("text", "value") else (8.0, 22.0)
+        text_high = 90.0 if len(sheet.columns) <= 2 else 45.0    # the About sheet: wide
+        low, high = ((8.0, text_high) if col.kind == "text" else (8.0, 24.0)
+                     if col.kind == "value" else (8.0, 22.0))
         width = 1.15 * max(low, min(high, max(widest + 2, header / 3 + 2)))
         ws.set_column(j, j, width)
+        widths.append(width)
         lines = max(lines, math.ceil(header / (width - 1)))
     ws.set_row(first, 15 * min(lines, 4))
+    # Rows with wrapped text get their height here: not every application fits it.
+    for i, row in enumerate(rows):
+        tall = max((math.ceil(_text_width(v) / max(widths[j] - 1, 1)) for j, v in
+                    enumerate(row) if isinstance(v, str) and sheet.columns[j].kind in
+                    ("text", "value")), default=1)
+        if tall > 1:
+            ws.set_row(first + 1 + i, 15 * tall)
     ws.freeze_panes(first + 1, sheet.key_columns)
     ws.repeat_rows(first)
     ws.set_landscape()

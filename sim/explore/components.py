@@ -29,14 +29,8 @@ from mesa.visualization.utils import update_counter
 from sim.explore.levers import LEVERS_BY_ARG, plain_text
 from sim.explore.model import FIGURES, ExplorerModel
 from sim.output import labels
-from sim.output.charts import (
-    GroupedFormatter,
-    Scale,
-    category_order,
-    chart_style,
-    colors,
-    scale_for,
-)
+from sim.output.common import category_order
+from sim.output.plotting import GroupedFormatter, Scale, chart_style, colors, scale_for
 
 # The page's own phrases, (English, Chinese) like the tables of `sim.output.labels`.
 PAGE_TEXT: dict[str, tuple[str, str]] = {

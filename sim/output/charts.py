@@ -19,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -229,7 +230,12 @@ def write_charts(indicators: pd.DataFrame, manifest: dict, out_dir: Path,
                 if progress is not None:
                     progress(path)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Fork where the platform has it: a worker starts at once with everything
+        # imported (Mesa makes "spawn" the default, which re-imports the package in
+        # every worker, seconds of CPU each).
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {pool.submit(_draw_one, *job): job[-1] for job in jobs}
             if meanwhile is not None:
                 meanwhile()

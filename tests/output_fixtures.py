@@ -7,7 +7,7 @@ Example
 -------
 >>> run = write_run(tmp_path / "a", scenario="fixture_a", replicates=3)
 >>> sorted(p.name for p in run.iterdir())
-['indicators.csv', 'manifest.json']
+['indicators.csv', 'manifest.json', 'run_complete.json']
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim.areas import load_areas
 from sim.pipeline.indicators import COLUMNS
+from sim.runner import COMPLETE_MARKER
 
 MONEY = ("public_service_cost", "public_service_cost_by_payer", "incremental_cost",
          "transfer_payment", "fiscal_gap")
@@ -150,6 +151,9 @@ def write_run(folder: Path, scenario: str = "fixture_a", replicates: int = 1,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
                                           encoding="utf-8")
+    (folder / COMPLETE_MARKER).write_text(json.dumps({"files": ["indicators.csv",
+                                                                 "manifest.json"]}),
+                                          encoding="utf-8")     # a complete run folder
     return folder
 
 

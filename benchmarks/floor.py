@@ -1,7 +1,8 @@
 """Benchmark: our time per simulated year against the machine's memory-streaming floor.
 
 The floor is the time to stream every person and household column through memory once
-per pipeline stage: one numpy reduction (``sum``) per column, repeated once for each of
+per pipeline stage: one numpy reduction per column (``sum`` in the column's own dtype, so
+nothing is converted on the way; ``count_nonzero`` for booleans), repeated once for each of
 the stages `sim.model.UrbanizationModel.step` calls (`STAGES`). No real year can be
 faster than reading its state that many times, so ``time per year / floor`` says how far
 the pipeline is from the hardware (both measured in the same process, on the same state).
@@ -33,7 +34,10 @@ def stream_columns(state: State, passes: int) -> float:
     t0 = time.perf_counter()
     for _ in range(passes):
         for column in columns:
-            np.add.reduce(column, dtype=np.float64 if column.dtype.kind == "f" else None)
+            if column.dtype == np.bool_:
+                np.count_nonzero(column)
+            else:
+                np.add.reduce(column, dtype=column.dtype)
     return time.perf_counter() - t0
 
 

@@ -86,11 +86,17 @@ class Household(mesa.Agent):
     """A household agent: its members (person agents) and its home."""
 
     def __init__(self, model: ReferenceModel, tenure: int, landlord_draw: float,
-                 homestead: bool, income: float, hukou_gain: float) -> None:
+                 homestead: bool, income: float, hukou_gain: float, intention_draw: float,
+                 awareness_draw: float) -> None:
         super().__init__(model)
         self.members: list[Person] = []
         self.tenure, self.landlord_draw = tenure, landlord_draw
         self.homestead, self.income, self.hukou_gain = homestead, income, hukou_gain
+        # the persistent latent draws of `intention.intends` and `intention.aware`
+        self.intention_draw = self.random.random() if math.isnan(intention_draw) \
+            else intention_draw
+        self.awareness_draw = self.random.random() if math.isnan(awareness_draw) \
+            else awareness_draw
 
     def head(self) -> Person | None:
         return next((m for m in self.members if m.role == HEAD), None)
@@ -102,13 +108,15 @@ class Household(mesa.Agent):
 
     def decide_settlement(self) -> None:
         """Clauses 四/五: the head (else the first eligible member) applies; the household
-        settles with the chance intention × awareness × action; the family comes along."""
+        settles when it intends (P(intend) above its fixed draw), is aware (its fixed draw
+        below the share aware) and acts this year; the family comes along."""
         m = self.model
         eligible = [x for x in self.members if x.settlement_channel() != NONE]
         if not eligible:
             return
         applicant = next((x for x in eligible if x.role == HEAD), eligible[0])
-        if self.random.random() >= m.awareness * m.action_rate * applicant.intention():
+        if not (self.awareness_draw < m.awareness and self.random.random() < m.action_rate
+                and self.intention_draw < applicant.intention()):
             return
         channel = applicant.settlement_channel()
         movers = [applicant] + [x for x in self.members if x is not applicant and (
@@ -280,12 +288,12 @@ class Person(mesa.Agent):
                        and x.school_years_local < exam_years for x in home.members)
         income = home.income / max(len(home.members), 1)
         u = (b.intercept
-             + b.education * (intention.SCHOOL_YEARS[self.education] - 9)
-             + b.log_income * math.log(max(income, 1000) / intention.INCOME_REFERENCE)
+             + b.education * (b.school_years_by_education[self.education] - 9)
+             + b.log_income * math.log(max(income, b.income_floor) / b.income_reference)
              + b.intra_province * (self.origin in (PANJIN, LIAONING))
              + b.insured * (self.insurance_years > 0)
              + b.married * self.married
-             + b.years_here * min(self.residence_years, 20)
+             + b.years_here * min(self.residence_years, b.years_here_cap)
              + b.age_over_39 * max(self.age - 39, 0) * (1 + b.homestead_age_boost
                                                         * home.homestead)
              + b.female * (self.sex == 0)
@@ -316,7 +324,8 @@ class ReferenceModel(mesa.Model):
         hh_gain[state.persons.household] = gain
         h = state.households
         homes = [Household(self, int(h.tenure[i]), float(h.landlord_draw[i]),
-                           bool(h.homestead[i]), float(h.income[i]), float(hh_gain[i]))
+                           bool(h.homestead[i]), float(h.income[i]), float(hh_gain[i]),
+                           float(h.intention_draw[i]), float(h.awareness_draw[i]))
                  for i in range(len(h))]
         cols = {c: getattr(state.persons, c).tolist() for c in PERSON_COLUMNS}
         for i, home in enumerate(state.persons.household.tolist()):

@@ -272,9 +272,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
     try:
         serve(config, sock, announce)
     except KeyboardInterrupt:
-        print("hukou-sim explore: stopped", file=sys.stderr)
+        pass  # some uvicorn versions return on Ctrl-C, others raise: stopped either way
     finally:
         sock.close()
+    print("hukou-sim explore: stopped", file=sys.stderr)
     return 0
 
 

@@ -1,8 +1,11 @@
 """Running a scenario: replicates, worker processes, and the run folder.
 
 A run folder holds ``indicators.csv``, ``validation.csv``, ``manifest.json``,
-``charts/`` and ``budget.xlsx``. It is never written over: a new run gets a
-new folder, and an explicit ``--out`` that already holds files is refused.
+``charts/``, ``budget.xlsx`` and, written last, ``run_complete.json``. It is
+complete or absent: a run writes into a hidden sibling ``.<name>.partial`` and
+renames it into place when every output is written (`RunFolder`). It is never
+written over: a new run gets a new folder, and an explicit ``--out`` that
+already holds files is refused.
 
 Replicates draw independent random streams from the root seed
 (`numpy.random.SeedSequence.spawn`), so the output is the same whatever the
@@ -20,13 +23,18 @@ Example
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -49,10 +57,6 @@ from sim.scenario import Scenario
 from sim.study.posterior import PosteriorDraws
 from sim.study.summary import summarize
 from sim.validation import validation_table
-
-
-class RunFolderError(Exception):
-    """The output folder cannot be used (it holds an earlier run, or cannot be made)."""
 
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[np.random.SeedSequence]:
@@ -92,25 +96,215 @@ def sort_indicators(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns="_area").reset_index(drop=True)
 
 
-def new_run_folder(scenario_name: str, out: Path | None, root: Path = Path("results")) -> Path:
-    """The folder for a new run; refuses one that already holds files."""
+# ----------------------------------------------------------------- run folders
+
+COMPLETE_MARKER = "run_complete.json"  # written last; a folder without it is not a run
+PARTIAL_SUFFIX = ".partial"
+_USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
+                errno.EPERM, errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
+                errno.ENOENT, errno.ELOOP}
+
+
+class RunFolderError(Exception):
+    """The output folder cannot be used (it holds an earlier run, cannot be made or written,
+    or is not a complete run)."""
+
+
+def disk_problem(e: OSError, path: Path) -> RunFolderError | None:
+    """A disk error (no space, file too large, read-only, permission, path too long …) as a
+    one-line user error naming the path; None for an error that is not the user's to fix."""
+    if e.errno not in _USER_ERRNOS:
+        return None
+    name = e.filename if e.filename else path
+    return RunFolderError(f"{name}: {e.strerror or e}")
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on a folder (flock on its descriptor) for a short claim or rename."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+class RunFolder:
+    """A run folder being written: a hidden sibling ``.<name>.partial`` that becomes
+    ``<name>`` (with its completion marker) only when every output is written.
+
+    Two processes never share one: the partial folder is created with ``mkdir`` (which
+    fails if it exists) under a lock on the parent, and held with ``flock`` while the
+    run writes; a partial folder whose lock is free belongs to a run that was killed
+    and is removed by the next claim in the same parent folder. Linux and macOS
+    (``fcntl``).
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> with claim_run_folder("s", None, root) as run:
+    ...     _ = (run.path / "indicators.csv").write_text("x")
+    ...     run.complete()
+    >>> is_complete(run.final)
+    True
+    """
+
+    def __init__(self, final: Path, path: Path, fd: int):
+        self.final, self.path, self._fd = final, path, fd
+        self.completed = False
+
+    def complete(self) -> Path:
+        """Write the completion marker and move the folder into place; returns its path."""
+        files = sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
+                       if p.is_file())
+        marker = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
+        _write_durably(self.path / COMPLETE_MARKER, json.dumps(marker, indent=2))
+        # no interruption between the rename and knowing it happened
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            with _locked(self.final.parent):
+                if self.final.exists() and any(self.final.iterdir()):
+                    raise RunFolderError(f"{self.final}: the folder was filled by something "
+                                         "else during the run; nothing was written")
+                os.rename(self.path, self.final)  # replaces the user's empty folder atomically
+                self.completed = True
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        return self.final
+
+    def abandon(self) -> None:
+        """Remove the partial folder (after an error or an interruption)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def release(self) -> None:
+        """Release the lock (after complete or abandon)."""
+        os.close(self._fd)
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, kind, error, tb) -> bool:
+        try:
+            if not self.completed:
+                self.abandon()
+        finally:
+            self.release()
+        if isinstance(error, OSError):
+            problem = disk_problem(error, self.final)
+            if problem is not None:
+                raise problem from None
+        return False
+
+
+def _write_durably(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _partial(final: Path) -> Path:
+    return final.parent / f".{final.name}{PARTIAL_SUFFIX}"
+
+
+def _try_claim(final: Path, empty_ok: bool) -> int | None:
+    """Claim `final` (under the parent's lock): its partial folder made and locked, the
+    lock's descriptor returned; None if the name is taken (a run, or a run in progress).
+    An existing empty folder is taken only if `empty_ok` (the user's own ``--out``)."""
+    partial = _partial(final)
+    if final.exists() or final.is_symlink():
+        if not final.is_dir() or final.is_symlink():
+            raise RunFolderError(f"{final}: exists and is not a folder; give a new folder")
+        if any(final.iterdir()) or not empty_ok:
+            return None
+    try:
+        partial.mkdir()
+    except FileExistsError:
+        return None
+    fd = os.open(partial, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # cannot fail: we just made it
+    return fd
+
+
+def _remove_stale_partials(parent: Path) -> None:
+    """Remove partial folders of killed runs (their lock is free) in `parent`."""
+    for p in parent.glob(f".*{PARTIAL_SUFFIX}"):
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a run is writing it
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
+def claim_run_folder(scenario_name: str, out: Path | None, root: Path = Path("results")
+                     ) -> RunFolder:
+    """Claim a new run folder: `out`, or ``root/<scenario>/<YYYYmmdd-HHMMSS>[-n]``.
+
+    `out` may not exist yet, or be an empty folder (left in place if the run fails);
+    a folder with files, a file, or a folder another run is writing is refused.
+    Use as a context manager: the partial folder is removed unless `complete` was called.
+    """
     if out is not None:
-        if out.exists() and any(out.iterdir()):
-            raise RunFolderError(f"{out}: folder already holds files; give a new --out folder "
-                                 "(earlier runs are never overwritten)")
-        folder = out
+        candidates: Iterator[Path] = iter([out])
     else:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        folder = root / scenario_name / stamp
-        n = 1
-        while folder.exists():
-            n += 1
-            folder = root / scenario_name / f"{stamp}-{n}"
+        base = root / scenario_name
+        candidates = (base / (stamp if n == 1 else f"{stamp}-{n}") for n in range(1, 10_000))
+    first = out if out is not None else root / scenario_name / "x"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        first.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(first.parent):
+            _remove_stale_partials(first.parent)
+            for final in candidates:
+                fd = _try_claim(final, empty_ok=out is not None)
+                if fd is not None:
+                    return RunFolder(final, _partial(final), fd)
     except OSError as e:
-        raise RunFolderError(f"{folder}: cannot create the run folder ({e.strerror})") from None
-    return folder
+        problem = disk_problem(e, first.parent)
+        if problem is None:
+            raise
+        raise RunFolderError(f"{problem} (cannot create the run folder)") from None
+    assert out is not None
+    if _partial(out).exists():
+        raise RunFolderError(f"{out}: another run is writing this folder; give another --out")
+    raise RunFolderError(f"{out}: folder already holds files; give a new --out folder "
+                         "(earlier runs are never overwritten)")
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether `folder` is a finished run folder (it has its completion marker)."""
+    return (folder / COMPLETE_MARKER).is_file()
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a finished run folder; a folder that is not one is a `RunFolderError`
+    naming what is wrong (no folder, not finished, manifest unreadable or not an object)."""
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder}: not a run folder (no such folder)")
+    if not is_complete(folder):
+        raise RunFolderError(f"{folder}: not a complete run (no {COMPLETE_MARKER}: the run "
+                             "was interrupted or is still writing)")
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        raise RunFolderError(f"{path}: cannot read the manifest: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise RunFolderError(f"{path}: the manifest is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise RunFolderError(f"{path}: the manifest is not valid JSON ({e.msg}, line "
+                             f"{e.lineno})") from None
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{path}: the manifest must be a JSON object, got "
+                             f"{type(manifest).__name__}")
+    return manifest
 
 
 def git_commit() -> str | None:

@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from sim.areas import load_areas
-from sim.explain import explain
+from sim.explain import behaviour, explain
 from sim.explore import levers as lv
 from sim.model import UrbanizationModel
-from sim.pipeline import indicators, intention
+from sim.pipeline import indicators
 from sim.runner import replicate_seeds
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -218,10 +218,7 @@ class ExplorerModel(mesa.Model):
         row = np.flatnonzero(state.persons.id == self.person_id)
         d["household_size"] = int((state.persons.household
                                     == state.persons.household[row[0]]).sum())
-        chance = float(intention.intention(state, p, row)[0])
-        aware = intention.awareness(self.year, p.behaviour)
-        d["behaviour"] = {"intention": chance, "awareness": aware,
-                          "chance_to_act": aware * chance * p.behaviour.settlement.action_rate}
+        d["behaviour"] = behaviour(state, p, self.person_id)
         return d
 
     # ------------------------------------------------------------ saving

@@ -53,20 +53,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim.model import UrbanizationModel
+from sim.model import UrbanizationModel, replicate_seed
 from sim.pipeline.indicators import COLUMNS
 from sim.scenario import Scenario
 
 DASK_LOCAL = "local"
-
-
-def replicate_seed(root_seed: int, stream: int) -> np.random.SeedSequence:
-    """The random stream of replicate (or stream number) ``stream`` of a root seed.
-
-    >>> replicate_seed(7, 2).spawn_key
-    (2,)
-    """
-    return np.random.SeedSequence(root_seed, spawn_key=(stream,))
 
 
 @dataclass(frozen=True)

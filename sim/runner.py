@@ -50,9 +50,9 @@ from sim.experiments import (
     executor_name,
     read_fit,
     replicate_experiments,
-    replicate_seed,
     run_experiments,
 )
+from sim.model import replicate_seed
 from sim.scenario import Scenario
 from sim.study.posterior import PosteriorDraws
 from sim.study.summary import summarize
@@ -60,7 +60,7 @@ from sim.validation import validation_table
 
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[np.random.SeedSequence]:
-    """One independent seed sequence per replicate (`sim.experiments.replicate_seed`)."""
+    """One independent seed sequence per replicate (`sim.model.replicate_seed`)."""
     return [replicate_seed(root_seed, r) for r in range(replicates)]
 
 

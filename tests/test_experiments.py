@@ -210,3 +210,31 @@ def test_workers_die_with_their_parent(tmp_path):
         assert not any(_alive(w) for w in workers)
     finally:
         main_proc.kill()
+
+
+def test_model_seed_is_replicate_zero_of_the_cli(tmp_path):
+    """One seed rule: ``UrbanizationModel(s, seed=S)`` is replicate 0 of ``run --seed S``,
+    and ``replicate=1`` is the CLI's second replicate."""
+    from sim.model import UrbanizationModel
+    from sim.runner import sort_indicators
+
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text('name = "tiny"\n[run]\nscale = 0.002\nend_year = 2017\n',
+                        encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["run", str(scenario), "--seed", "11", "--replicates", "2", "--out", str(out),
+                 "--quiet"]) == 0
+    cli = pd.read_csv(out / "indicators.csv", keep_default_na=False)
+    s = load_defaults().with_overrides({"run.scale": 0.002, "run.end_year": 2017})
+    for replicate in (0, 1):
+        model = UrbanizationModel(s, replicate=replicate, seed=11)
+        model.run()
+        ours = sort_indicators(model.indicators().assign(scenario="tiny"))
+        theirs = cli[cli.replicate == replicate].reset_index(drop=True)
+        assert np.allclose(ours.value.to_numpy(), theirs.value.to_numpy(), rtol=1e-12), replicate
+        assert ours[["year", "area", "indicator", "category"]].equals(
+            theirs[["year", "area", "indicator", "category"]])
+    other = UrbanizationModel(s, seed=12)
+    other.run()
+    other_values = sort_indicators(other.indicators().assign(scenario="tiny")).value.to_numpy()
+    assert not np.allclose(other_values, cli[cli.replicate == 0].value.to_numpy())

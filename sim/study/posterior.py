@@ -9,7 +9,7 @@ number of rows) and runs each with every replicate, so the bands of the summary
 cover both the parameters' uncertainty and the model's randomness.
 
 Run ``k = draw × replicates + replicate`` is written as replicate ``k`` with its own
-random stream (`sim.experiments.replicate_seed`); the manifest's ``posterior``
+random stream (`sim.model.replicate_seed`); the manifest's ``posterior``
 entry records the file, the rows drawn and which run used which row.
 
 Example

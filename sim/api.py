@@ -131,11 +131,9 @@ def explain(scenario: ScenarioLike, year: int, person_id: int | None = None, *,
     (2016, ['investment', 'talent', 'town', 'urban_district'])
     """
     from sim.model import UrbanizationModel
-    from sim.runner import replicate_seeds
 
     s = _scenario(scenario, seed=seed, scale=scale, end=year)
-    model = UrbanizationModel(s, replicate=replicate,
-                              seed=replicate_seeds(s.run.seed, replicate + 1)[replicate])
+    model = UrbanizationModel(s, replicate=replicate)  # that replicate's stream of the seed
     model.run()
     persons = model.state.persons
     if person_id is None:

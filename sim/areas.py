@@ -27,6 +27,7 @@ class Areas:
     statistical_unit: tuple[str, ...]
     city_id: str
     city_name_zh: str
+    city_name_en: str
     # year from which an area's county-seat town counts as urban district (撤县设区), or None
     county_seat_becomes_district: tuple[int | None, ...] = ()
 
@@ -56,6 +57,7 @@ def load_areas() -> Areas:
         statistical_unit=tuple(r["statistical_unit"] for r in rows),
         city_id=data["city"]["id"],
         city_name_zh=data["city"]["name_zh"],
+        city_name_en=data["city"].get("name_en", data["city"]["id"]),
         county_seat_becomes_district=tuple(r.get("county_seat_becomes_district")
                                            for r in rows),
     )

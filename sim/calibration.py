@@ -90,15 +90,6 @@ def simulate(scenario: Scenario, values: dict[str, float], seed: int,
     return np.array([observation_value(totals, o) for o in observations], float)
 
 
-def with_tied(values: dict[str, float], free: list[dict[str, Any]]) -> dict[str, float]:
-    """The free values plus the parameters tied to them at a fixed offset (``tied``)."""
-    out = dict(values)
-    for f in free:
-        for name, offset in f.get("tied", {}).items():
-            out[name] = values[f["parameter"]] + offset
-    return out
-
-
 def _safe(name: str) -> str:
     return name.replace(".", "__")
 
@@ -135,7 +126,7 @@ def estimate_posterior(scenario: Scenario, folder: Path, scale: float | None = N
     count = [0]
 
     def model(parameter: dict[str, float]) -> dict[str, np.ndarray]:
-        values = with_tied({name: float(parameter[_safe(name)]) for name in names}, free)
+        values = {name: float(parameter[_safe(name)]) for name in names}
         count[0] += 1
         out = simulate(base, values, int(seeds.integers(2**31)), observations)
         if progress and count[0] % 10 == 0:
@@ -156,8 +147,7 @@ def estimate_posterior(scenario: Scenario, folder: Path, scale: float | None = N
     abc.new("sqlite:///" + str((folder / "abc.db").resolve()), {"values": observed})
     history = abc.run(max_nr_populations=generations, max_total_nr_simulations=max_simulations)
     particles, weights = history.get_distribution(m=0, t=history.max_t)
-    posterior = pd.DataFrame([with_tied({n: float(row[_safe(n)]) for n in names}, free)
-                              for _, row in particles.iterrows()])
+    posterior = pd.DataFrame({name: particles[_safe(name)].to_numpy() for name in names})
     posterior["behaviour.intention.intercept"] = alpha
     posterior["weight"] = weights / weights.sum()
     populations = history.get_all_populations()
@@ -166,7 +156,7 @@ def estimate_posterior(scenario: Scenario, folder: Path, scale: float | None = N
     # the fit: posterior-predictive mean of each calibration figure over the posterior draws
     draws = posterior.sample(n=min(20, len(posterior)), weights="weight", replace=True,
                              random_state=seed)
-    predictive = np.array([simulate(base, with_tied({n: float(r[n]) for n in names}, free),
+    predictive = np.array([simulate(base, {n: float(r[n]) for n in names},
                                     1000 + k, observations)
                            for k, (_, r) in enumerate(draws.iterrows())])
     fit_table = pd.DataFrame([{
@@ -216,8 +206,7 @@ def load_posterior(path: Path = POSTERIOR_FILE) -> pd.DataFrame:
 def write_calibrated(result: dict[str, Any], path: Path) -> Path:
     """The calibrated parameter file: the posterior medians (and the survey intercept) as a
     scenario-format overlay, the values a single run uses by default."""
-    values = with_tied({r.parameter: r.median for r in result["summary"].itertuples()},
-                       load_config()["free"])
+    values = {r.parameter: r.median for r in result["summary"].itertuples()}
     values["behaviour.intention.intercept"] = result["intercept"]
     groups: dict[str, dict[str, float]] = {}
     for name, value in sorted(values.items()):

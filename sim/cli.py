@@ -5,8 +5,10 @@ an earlier run — is one line on stderr and exit code 2; never a traceback.
 
     hukou-sim run SCENARIO.toml [--out DIR] [--seed N] [--replicates N]
                   [--workers N] [--scale F] [--start Y] [--end Y] [--lang en|zh]
+                  [--money yuan|wan|yi] [--svg] [--quiet]
     hukou-sim check SCENARIO.toml [--show] [--verbose]
-    hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh]
+    hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh] [--force]
+                      [--money yuan|wan|yi] [--svg]
     hukou-sim explain SCENARIO.toml --year Y [--agent ID] [--scale F] [--seed N]
     hukou-sim calibrate [SCENARIO.toml] [--scale F] [--particles N] [--generations N] [--out DIR]
     hukou-sim explore [SCENARIO.toml] [--host H] [--port N] [--scale F] [--seed N] [--lang en|zh]
@@ -16,12 +18,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.study.commands import StudyError, add_dask_option, add_study_commands
 
 EXIT_USAGE = 2
 
@@ -38,8 +46,12 @@ class _Parser(argparse.ArgumentParser):
 def _number(kind: type, what: str, ok: Callable[[float], bool], allowed: str
             ) -> Callable[[str], float]:
     """An argparse type: parse ``kind`` and check ``ok``, with one-line messages."""
+    pattern = _INT if kind is int else _FLOAT
+
     def parse(text: str) -> float:
         try:
+            if not pattern.fullmatch(text.strip()):  # ASCII digits only: not '٣', '1_000'
+                raise ValueError(text)
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
@@ -49,11 +61,22 @@ def _number(kind: type, what: str, ok: Callable[[float], bool], allowed: str
     return parse
 
 
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _positive_int = _number(int, "a whole number", lambda v: v >= 1, "at least 1")
 _seed = _number(int, "a whole number", lambda v: v >= 0, "0 or more")
 _scale = _number(float, "a number in (0, 1]", lambda v: 0 < v <= 1,
                  "in (0, 1] (1 = the whole city)")
 _year = _number(int, "a year", lambda v: 2015 <= v <= 2100, "a year from 2015 to 2100")
+
+
+def _folder(text: str) -> Path:
+    """An argparse type for ``--out``: a non-empty path (``--out ""`` is a mistake, not the
+    default folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty; give a folder, or leave --out out for the "
+                                         "default folder")
+    return Path(text)
 
 
 RUN_OPTIONS = {"seed": "run.seed", "scale": "run.scale", "start": "run.start_year",
@@ -76,34 +99,51 @@ def _scenario_with_options(args: argparse.Namespace) -> Scenario:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.runner import new_run_folder, write_run
+    from sim.runner import claim_run_folder, write_run
 
     scenario = _scenario_with_options(args)
-    folder = new_run_folder(scenario.name, Path(args.out) if args.out else None)
-    r = scenario.run
-    print(f"hukou-sim: running {scenario.name} {r.start_year}-{r.end_year}, scale {r.scale}, "
-          f"{r.replicates} replicate(s), seed {r.seed} -> {folder}", file=sys.stderr)
-    try:
-        manifest = write_run(scenario, folder, workers=args.workers, progress=not args.quiet,
-                             lang=args.lang, extras=_write_outputs)
-    except BaseException:
-        if not any(folder.iterdir()):  # leave no empty run folder behind
-            folder.rmdir()
-        raise
+    posterior = None
+    if args.posterior is not None:
+        from sim.study.posterior import draw_posterior
+
+        posterior = draw_posterior(scenario, args.posterior, args.posterior_file)
+    started = time.perf_counter()
+    extras = partial(_write_outputs, money=args.money, svg=args.svg, quiet=args.quiet)
+    with claim_run_folder(scenario.name, args.out) as run:  # removed unless completed
+        r = scenario.run
+        draws = "" if posterior is None else f" x {args.posterior} posterior draw(s)"
+        print(f"hukou-sim: running {scenario.name} {r.start_year}-{r.end_year}, scale "
+              f"{r.scale}, {r.replicates} replicate(s){draws}, seed {r.seed} -> {run.final}",
+              file=sys.stderr)
+        manifest = write_run(scenario, run.path, workers=args.workers, progress=not args.quiet,
+                             lang=args.lang, extras=extras, dask=args.dask, posterior=posterior)
+        run.complete()
     _print_validation(manifest)
-    print(f"hukou-sim: done in {manifest['wall_time_seconds']:.1f} s: {folder}")
+    wall = time.perf_counter() - started
+    simulation = manifest["wall_time_seconds"]
+    print(f"hukou-sim: done in {wall:.1f} s (simulation {simulation:.1f} s, writing "
+          f"{wall - simulation:.1f} s): {run.final}")
     return 0
 
 
-def _write_outputs(frame, manifest: dict, folder: Path) -> None:
-    """Charts and the budget workbook, when the output modules are present."""
-    try:
-        from sim.output.charts import write_charts
-        from sim.output.workbook import write_workbook
-    except ImportError:
-        return
-    write_charts(frame, manifest, folder / "charts", lang=manifest["lang"])
-    write_workbook(frame, manifest, folder / "budget.xlsx")
+def _write_outputs(frame, manifest: dict, folder: Path, money: str = "wan",
+                   svg: bool = False, quiet: bool = False) -> None:
+    """Charts and the budget workbook (a run folder is complete only with both), each
+    file reported as it is written."""
+    from sim.output.charts import write_charts
+    from sim.output.workbook import write_workbook
+
+    started = time.perf_counter()
+
+    def wrote(path: Path) -> None:
+        if not quiet:
+            print(f"  wrote {path.relative_to(folder)}  {time.perf_counter() - started:5.1f} s",
+                  file=sys.stderr, flush=True)
+
+    write_charts(frame, manifest, folder / "charts", lang=manifest["lang"],
+                 formats=("png", "svg") if svg else ("png",), progress=wrote,
+                 meanwhile=lambda: wrote(write_workbook(frame, manifest, folder / "budget.xlsx",
+                                                        money=money)))
 
 
 def _print_validation(manifest: dict) -> None:
@@ -124,11 +164,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim.output.compare import CompareError, compare_runs
+    from sim.runner import read_manifest
 
-    out = Path(args.out) if args.out else Path("results") / "comparisons" / "-vs-".join(
-        Path(d).resolve().parent.name for d in args.runs)
+    for d in args.runs:  # only complete runs, with a readable manifest
+        read_manifest(Path(d))
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"hukou-sim compare: --out {args.out}: exists and is not a folder")
     try:
-        paths = compare_runs([Path(d) for d in args.runs], out, lang=args.lang)
+        paths = compare_runs([Path(d) for d in args.runs], Path(args.out) if args.out else None,
+                             lang=args.lang, force=args.force, money=args.money, svg=args.svg)
     except CompareError as e:
         raise UsageError(f"hukou-sim compare: {e}") from None
     for p in paths:
@@ -140,6 +184,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from sim.api import explain
 
     scenario = _scenario_with_options(args)
+    most = scenario.bounds("run.replicates")[1]
+    if most is not None and args.replicate >= most:
+        raise UsageError(f"hukou-sim explain: --replicate: must be 0 to {int(most) - 1} (a run "
+                         f"has at most {int(most)} replicates), got {args.replicate}")
     if args.year <= 2015:
         raise UsageError("hukou-sim explain: --year must be after the 2015 base year")
     print(f"hukou-sim: simulating {scenario.name} to {args.year} (scale {scenario.run.scale}, "
@@ -161,29 +209,33 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         write_posterior,
         write_report,
     )
-    from sim.runner import new_run_folder
+    from sim.runner import COMPLETE_MARKER, claim_run_folder
     from sim.scenario import loading  # its CALIBRATED_FILE, read when called (tests patch it)
 
     scenario = load_scenario(args.scenario)
-    folder = new_run_folder("calibration", Path(args.out) if args.out else None)
     abc = load_config()["abc"]
     settings = {"scale": args.scale, "population_size": args.particles,
                 "generations": args.generations, "max_simulations": args.max_simulations,
                 "seed": args.seed}
     settings = {k: abc[k] if v is None else v for k, v in settings.items()}
-    print(f"hukou-sim: calibrating (ABC-SMC) on {scenario.name}, scale {settings['scale']}, "
-          f"{settings['population_size']} particles, at most {settings['generations']} "
-          f"generations and {settings['max_simulations']} simulations -> {folder}",
-          file=sys.stderr)
-    result = estimate_posterior(scenario, folder, progress=not args.quiet, **settings)
-    for path in write_report(result, folder):  # fit report, posterior, chart
-        print(path)
+    calibrated_file = loading.CALIBRATED_FILE  # read when called (tests patch it)
+    with claim_run_folder("calibration", args.out) as report:  # complete or absent
+        print(f"hukou-sim: calibrating (ABC-SMC) on {scenario.name}, scale "
+              f"{settings['scale']}, {settings['population_size']} particles, at most "
+              f"{settings['generations']} generations and {settings['max_simulations']} "
+              f"simulations -> {report.final}", file=sys.stderr)
+        result = estimate_posterior(scenario, report.path, progress=not args.quiet,
+                                    **settings)
+        write_report(result, report.path)  # fit report, posterior, chart
+        if args.write:
+            for packaged in (calibrated_file, POSTERIOR_FILE):  # keep the files being replaced
+                if packaged.exists():
+                    shutil.copy(packaged, report.path / f"previous_{packaged.name}")
+        folder = report.complete()
+    for path in sorted(folder.iterdir()):
+        if path.name != COMPLETE_MARKER:
+            print(path)
     if args.write:
-        calibrated_file = loading.CALIBRATED_FILE  # read when called (tests patch it)
-        for packaged in (calibrated_file, POSTERIOR_FILE):  # keep the files being replaced
-            if packaged.exists():
-                shutil.copy(packaged, folder / f"previous_{packaged.name}")
-                print(folder / f"previous_{packaged.name}")
         print(write_calibrated(result, calibrated_file))
         print(write_posterior(result, POSTERIOR_FILE))
     print((folder / "fit_report.md").read_text(encoding="utf-8"))
@@ -211,9 +263,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
     try:
         serve(config, sock, announce)
     except KeyboardInterrupt:
-        print("hukou-sim explore: stopped", file=sys.stderr)
+        pass  # some uvicorn versions return on Ctrl-C, others raise: stopped either way
     finally:
         sock.close()
+    print("hukou-sim explore: stopped", file=sys.stderr)
     return 0
 
 
@@ -224,7 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write a run folder")
     run.add_argument("scenario", help="scenario file (TOML), e.g. scenarios/reform_2015.toml")
-    run.add_argument("--out", help="run folder to create (default results/<scenario>/<time>/)")
+    run.add_argument("--out", type=_folder,
+                     help="run folder to create (default results/<scenario>/<time>/)")
     run.add_argument("--seed", type=_seed, help="root random seed (default: the scenario's)")
     run.add_argument("--replicates", type=_positive_int, help="number of replicates")
     run.add_argument("--workers", type=_positive_int, default=1,
@@ -234,7 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=_year, help="first reported year")
     run.add_argument("--end", type=_year, help="last simulated year")
     run.add_argument("--lang", choices=("en", "zh"), help="language of charts and workbook")
+    run.add_argument("--money", choices=("yuan", "wan", "yi"), default="wan",
+                     help="unit of money in the workbook: yuan, wan (万元, default), yi (亿元)")
+    run.add_argument("--svg", action="store_true", help="also write the charts as SVG")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--posterior", type=_positive_int, metavar="N",
+                     help="draw N parameter sets from the calibration's posterior sample, "
+                     "each run with every replicate")
+    run.add_argument("--posterior-file", metavar="FILE",
+                     help="posterior sample to draw from (default sim/data/posterior.csv)")
+    add_dask_option(run)
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate a scenario file without running it")
@@ -246,8 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="compare finished runs side by side")
     compare.add_argument("runs", nargs="+", help="run folders (two or more)")
-    compare.add_argument("--out", help="folder for the report")
+    compare.add_argument("--out", type=_folder, help="folder for the report, new or empty "
+                         "(default results/comparisons/<base>-vs-<other>/)")
     compare.add_argument("--lang", choices=("en", "zh"), default="en")
+    compare.add_argument("--force", action="store_true",
+                         help="compare runs of different scale or years (shared years only)")
+    compare.add_argument("--money", choices=("yuan", "wan", "yi"), default="wan",
+                         help="unit of money: yuan, wan (万元, default), yi (亿元)")
+    compare.add_argument("--svg", action="store_true", help="also write the charts as SVG")
     compare.set_defaults(func=cmd_compare)
     explain_p = sub.add_parser("explain", help="why an agent can or cannot settle in a year")
     explain_p.add_argument("scenario")
@@ -274,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="stop after this many simulations (default: calibration.toml)")
     calibrate.add_argument("--seed", type=_positive_int, default=None,
                            help="seed of the sampler and the runs (default: calibration.toml)")
-    calibrate.add_argument("--out", help="folder for the fit report")
+    calibrate.add_argument("--out", type=_folder, help="folder for the fit report")
     calibrate.add_argument("--no-write", dest="write", action="store_false",
                            help="do not replace sim/data/calibrated.toml (by default it is "
                            "replaced, and the old one kept in the report folder)")
@@ -300,30 +369,59 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--save-dir", default="results/explore",
                          help="folder for scenario files saved from the page")
     explore.set_defaults(func=cmd_explore)
+    add_study_commands(sub, _positive_int)
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, job schedulers), handled like Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``hukou-sim`` console script."""
-    from sim.runner import RunFolderError
+    """Entry point of the ``hukou-sim`` console script.
+
+    Exit codes: 0 done, 1 internal error (a bug), 2 user error (command line, scenario
+    file, run folder, disk), 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+    """
+    from sim.runner import RunFolderError, disk_problem
 
     parser = build_parser()
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate),
+                    # over a file-size limit (ulimit -f) a write fails instead of killing us
+                    signal.SIGXFSZ: signal.signal(signal.SIGXFSZ, signal.SIG_IGN)}
     try:
         args = parser.parse_args(argv)
         func: Callable[[argparse.Namespace], int] = args.func
         return func(args)
-    except (UsageError, ScenarioError, RunFolderError) as e:
+    except (UsageError, ScenarioError, RunFolderError, StudyError) as e:
         print(f"{e}" if isinstance(e, UsageError) else f"hukou-sim: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("hukou-sim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        terminated = isinstance(e, Terminated)
+        print(f"hukou-sim: {'terminated' if terminated else 'interrupted'}; nothing was kept",
+              file=sys.stderr)
+        return 143 if terminated else 130
+    except OSError as e:  # a disk problem outside a run folder (a report, the calibration)
+        problem = disk_problem(e, Path(e.filename or "."))
+        if problem is None or os.environ.get("HUKOU_SIM_DEBUG"):
+            raise
+        print(f"hukou-sim: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as e:  # a bug, not a user error: say so in one line
         if os.environ.get("HUKOU_SIM_DEBUG"):
             raise
         print(f"hukou-sim: internal error: {type(e).__name__}: {e} (please report it; "
               "set HUKOU_SIM_DEBUG=1 to see the traceback)", file=sys.stderr)
         return 1
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -124,6 +124,31 @@ def explain(state: State, p: Any, person_id: int) -> dict[str, Any]:
     }
 
 
+def behaviour(state: State, p: Any, person_id: int) -> dict[str, Any]:
+    """The settlement decision of a person's household this year (`sim.pipeline.intention`):
+    the chance of intending, whether the household intends (its fixed draw) and knows of the
+    reform, the share of households aware, and the yearly chance to act once eligible,
+    intending and aware."""
+    from sim.pipeline import intention
+
+    row = np.flatnonzero(state.persons.id == person_id)
+    return {
+        "intention": float(intention.probability(state, p, row)[0]),
+        "intends": bool(intention.intends(state, p, row)[0]),
+        "aware": bool(intention.aware(state, p, row)[0]),
+        "awareness": intention.awareness(p.year, p.behaviour),
+        "chance_to_act": float(p.behaviour.settlement.action_rate),
+    }
+
+
+def format_behaviour(b: dict[str, Any]) -> str:
+    """One line for `behaviour`."""
+    return (f"behaviour: chance of intending to settle {b['intention']:.1%} (this household "
+            f"{'intends' if b['intends'] else 'does not intend'}; it "
+            f"{'knows' if b['aware'] else 'does not yet know'} of the reform); if eligible, "
+            f"aware and intending, it acts with a yearly chance of {b['chance_to_act']:.0%}")
+
+
 def format_explanation(d: dict[str, Any]) -> str:
     """The explanation as text for the terminal."""
     h, lives = d["hukou"], d["lives"]

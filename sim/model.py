@@ -46,6 +46,16 @@ from sim.scenario import Scenario
 from sim.synthesis import FitReport, synthesize
 
 
+def replicate_seed(root_seed: int, stream: int) -> np.random.SeedSequence:
+    """The random stream of replicate (or stream number) ``stream`` of a root seed: the
+    one rule for seeds in runs, studies, ``explain`` and the explorer.
+
+    >>> replicate_seed(7, 2).spawn_key
+    (2,)
+    """
+    return np.random.SeedSequence(root_seed, spawn_key=(stream,))
+
+
 class UrbanizationModel(mesa.Model):
     """Panjin's population under one scenario, from the 2015 base to ``run.end_year``.
 
@@ -53,18 +63,22 @@ class UrbanizationModel(mesa.Model):
     ----------
     scenario : the resolved scenario (`sim.scenario.load_scenario`).
     replicate : replicate number, written to the ``replicate`` column.
-    seed : a `numpy.random.SeedSequence` (one per replicate, spawned from the
-        run's root seed) or an int; defaults to ``scenario.run.seed``.
+    seed : the root seed (an int; default ``scenario.run.seed``), whose stream for
+        this replicate is `replicate_seed` — so ``UrbanizationModel(s, seed=S)`` is
+        replicate 0 of ``hukou-sim run --seed S`` — or a `numpy.random.SeedSequence`
+        used as it is.
 
     Reading the agents: `persons_frame`, `households_frame` (labels, not codes),
     `behaviour_frame` (intention to settle), `explain` (why a person can or cannot settle
-    now) and, for persons chosen with
-    `trace_persons` before running, `trace` (their yearly history).
+    now) and, for persons chosen with `trace_persons` before running, `trace` (their
+    yearly history).
     """
 
     def __init__(self, scenario: Scenario, replicate: int = 0,
                  seed: np.random.SeedSequence | int | None = None) -> None:
         seed = scenario.run.seed if seed is None else seed
+        if not isinstance(seed, np.random.SeedSequence):
+            seed = replicate_seed(seed, replicate)
         super().__init__(rng=np.random.default_rng(seed))
         self.scenario = scenario
         self.replicate = replicate

@@ -1,8 +1,11 @@
 """Running a scenario: replicates, worker processes, and the run folder.
 
 A run folder holds ``indicators.csv``, ``validation.csv``, ``manifest.json``,
-``charts/`` and ``budget.xlsx``. It is never written over: a new run gets a
-new folder, and an explicit ``--out`` that already holds files is refused.
+``charts/``, ``budget.xlsx`` and, written last, ``run_complete.json``. It is
+complete or absent: a run writes into a hidden sibling ``.<name>.partial`` and
+renames it into place when every output is written (`RunFolder`). It is never
+written over: a new run gets a new folder, and an explicit ``--out`` that
+already holds files is refused.
 
 Replicates draw independent random streams from the root seed
 (`numpy.random.SeedSequence.spawn`), so the output is the same whatever the
@@ -19,13 +22,19 @@ Example
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -35,51 +44,41 @@ import numpy as np
 import pandas as pd
 
 from sim.areas import load_areas
-from sim.model import UrbanizationModel
-from sim.pipeline.indicators import COLUMNS
+from sim.experiments import (
+    Experiment,
+    concat_experiments,
+    executor_name,
+    read_fit,
+    replicate_experiments,
+    run_experiments,
+)
+from sim.model import replicate_seed
 from sim.scenario import Scenario
+from sim.study.posterior import PosteriorDraws
+from sim.study.summary import summarize
 from sim.validation import validation_table
 
 
-class RunFolderError(Exception):
-    """The output folder cannot be used (it holds an earlier run, or cannot be made)."""
+def run_replicates(scenario: Scenario, workers: int = 1, progress: bool = False,
+                   dask: str | None = None, experiments: list[Experiment] | None = None,
+                   work: Path | None = None) -> tuple[pd.DataFrame, list[list[dict]]]:
+    """Run every replicate (or the given experiments, e.g. posterior draws); returns the
+    indicator table and each run's fit report.
 
-
-def replicate_seeds(root_seed: int, replicates: int) -> list[np.random.SeedSequence]:
-    """One independent seed sequence per replicate, spawned from the root seed."""
-    return np.random.SeedSequence(root_seed).spawn(replicates)
-
-
-def _run_one(scenario: Scenario, replicate: int, seed: np.random.SeedSequence,
-             progress: bool) -> tuple[list[tuple], list[dict]]:
-    model = UrbanizationModel(scenario, replicate=replicate, seed=seed)
-    total = scenario.run.end_year - model.year
-    started = time.perf_counter()
-
-    def report(m: UrbanizationModel) -> None:
-        done = total - (scenario.run.end_year - m.year)
-        print(f"  replicate {replicate + 1}/{scenario.run.replicates}  year {m.year}  "
-              f"[{done}/{total}]  {time.perf_counter() - started:5.1f} s",
-              file=sys.stderr, flush=True)
-
-    model.run(progress=report if progress else None)
-    frame = model.indicators()
-    return list(frame.itertuples(index=False, name=None)), model.population_fit.rows
-
-
-def run_replicates(scenario: Scenario, workers: int = 1,
-                   progress: bool = False) -> tuple[pd.DataFrame, list[list[dict]]]:
-    """Run every replicate; returns the indicator table and each replicate's fit report."""
-    seeds = replicate_seeds(scenario.run.seed, scenario.run.replicates)
-    jobs = [(scenario, r, seed, progress) for r, seed in enumerate(seeds)]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            results = list(pool.map(_run_one, *zip(*jobs, strict=True)))
-    else:
-        results = [_run_one(*job) for job in jobs]
-    rows = [row for rep_rows, _ in results for row in rep_rows]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    return sort_indicators(frame), [fit for _, fit in results]
+    Runs go through `sim.experiments.run_experiments` (``workers`` processes or a Dask
+    cluster, see there); each is stored in ``work`` (default: a temporary folder) as
+    it finishes, so the table never depends on the executor.
+    """
+    if experiments is None:
+        experiments = replicate_experiments(scenario.run.replicates)
+    with contextlib.ExitStack() as stack:
+        if work is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hukou-sim-")))
+        paths = run_experiments(scenario, experiments, work, workers=workers, dask=dask,
+                                progress=progress, label=scenario.name)
+        frame = sort_indicators(concat_experiments(paths))
+        fits = [read_fit(p) for p in paths]
+    return frame, fits
 
 
 def sort_indicators(frame: pd.DataFrame) -> pd.DataFrame:
@@ -92,25 +91,215 @@ def sort_indicators(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns="_area").reset_index(drop=True)
 
 
-def new_run_folder(scenario_name: str, out: Path | None, root: Path = Path("results")) -> Path:
-    """The folder for a new run; refuses one that already holds files."""
+# ----------------------------------------------------------------- run folders
+
+COMPLETE_MARKER = "run_complete.json"  # written last; a folder without it is not a run
+PARTIAL_SUFFIX = ".partial"
+_USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
+                errno.EPERM, errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
+                errno.ENOENT, errno.ELOOP}
+
+
+class RunFolderError(Exception):
+    """The output folder cannot be used (it holds an earlier run, cannot be made or written,
+    or is not a complete run)."""
+
+
+def disk_problem(e: OSError, path: Path) -> RunFolderError | None:
+    """A disk error (no space, file too large, read-only, permission, path too long …) as a
+    one-line user error naming the path; None for an error that is not the user's to fix."""
+    if e.errno not in _USER_ERRNOS:
+        return None
+    name = e.filename if e.filename else path
+    return RunFolderError(f"{name}: {e.strerror or e}")
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on a folder (flock on its descriptor) for a short claim or rename."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+class RunFolder:
+    """A run folder being written: a hidden sibling ``.<name>.partial`` that becomes
+    ``<name>`` (with its completion marker) only when every output is written.
+
+    Two processes never share one: the partial folder is created with ``mkdir`` (which
+    fails if it exists) under a lock on the parent, and held with ``flock`` while the
+    run writes; a partial folder whose lock is free belongs to a run that was killed
+    and is removed by the next claim in the same parent folder. Linux and macOS
+    (``fcntl``).
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> with claim_run_folder("s", None, root) as run:
+    ...     _ = (run.path / "indicators.csv").write_text("x")
+    ...     run.complete()
+    >>> is_complete(run.final)
+    True
+    """
+
+    def __init__(self, final: Path, path: Path, fd: int):
+        self.final, self.path, self._fd = final, path, fd
+        self.completed = False
+
+    def complete(self) -> Path:
+        """Write the completion marker and move the folder into place; returns its path."""
+        files = sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
+                       if p.is_file())
+        marker = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
+        _write_durably(self.path / COMPLETE_MARKER, json.dumps(marker, indent=2))
+        # no interruption between the rename and knowing it happened
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            with _locked(self.final.parent):
+                if self.final.exists() and any(self.final.iterdir()):
+                    raise RunFolderError(f"{self.final}: the folder was filled by something "
+                                         "else during the run; nothing was written")
+                os.rename(self.path, self.final)  # replaces the user's empty folder atomically
+                self.completed = True
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        return self.final
+
+    def abandon(self) -> None:
+        """Remove the partial folder (after an error or an interruption)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def release(self) -> None:
+        """Release the lock (after complete or abandon)."""
+        os.close(self._fd)
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, kind, error, tb) -> bool:
+        try:
+            if not self.completed:
+                self.abandon()
+        finally:
+            self.release()
+        if isinstance(error, OSError):
+            problem = disk_problem(error, self.final)
+            if problem is not None:
+                raise problem from None
+        return False
+
+
+def _write_durably(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _partial(final: Path) -> Path:
+    return final.parent / f".{final.name}{PARTIAL_SUFFIX}"
+
+
+def _try_claim(final: Path, empty_ok: bool) -> int | None:
+    """Claim `final` (under the parent's lock): its partial folder made and locked, the
+    lock's descriptor returned; None if the name is taken (a run, or a run in progress).
+    An existing empty folder is taken only if `empty_ok` (the user's own ``--out``)."""
+    partial = _partial(final)
+    if final.exists() or final.is_symlink():
+        if not final.is_dir() or final.is_symlink():
+            raise RunFolderError(f"{final}: exists and is not a folder; give a new folder")
+        if any(final.iterdir()) or not empty_ok:
+            return None
+    try:
+        partial.mkdir()
+    except FileExistsError:
+        return None
+    fd = os.open(partial, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # cannot fail: we just made it
+    return fd
+
+
+def _remove_stale_partials(parent: Path) -> None:
+    """Remove partial folders of killed runs (their lock is free) in `parent`."""
+    for p in parent.glob(f".*{PARTIAL_SUFFIX}"):
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a run is writing it
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
+def claim_run_folder(scenario_name: str, out: Path | None, root: Path = Path("results")
+                     ) -> RunFolder:
+    """Claim a new run folder: `out`, or ``root/<scenario>/<YYYYmmdd-HHMMSS>[-n]``.
+
+    `out` may not exist yet, or be an empty folder (left in place if the run fails);
+    a folder with files, a file, or a folder another run is writing is refused.
+    Use as a context manager: the partial folder is removed unless `complete` was called.
+    """
     if out is not None:
-        if out.exists() and any(out.iterdir()):
-            raise RunFolderError(f"{out}: folder already holds files; give a new --out folder "
-                                 "(earlier runs are never overwritten)")
-        folder = out
+        candidates: Iterator[Path] = iter([out])
     else:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        folder = root / scenario_name / stamp
-        n = 1
-        while folder.exists():
-            n += 1
-            folder = root / scenario_name / f"{stamp}-{n}"
+        base = root / scenario_name
+        candidates = (base / (stamp if n == 1 else f"{stamp}-{n}") for n in range(1, 10_000))
+    first = out if out is not None else root / scenario_name / "x"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        first.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(first.parent):
+            _remove_stale_partials(first.parent)
+            for final in candidates:
+                fd = _try_claim(final, empty_ok=out is not None)
+                if fd is not None:
+                    return RunFolder(final, _partial(final), fd)
     except OSError as e:
-        raise RunFolderError(f"{folder}: cannot create the run folder ({e.strerror})") from None
-    return folder
+        problem = disk_problem(e, first.parent)
+        if problem is None:
+            raise
+        raise RunFolderError(f"{problem} (cannot create the run folder)") from None
+    assert out is not None
+    if _partial(out).exists():
+        raise RunFolderError(f"{out}: another run is writing this folder; give another --out")
+    raise RunFolderError(f"{out}: folder already holds files; give a new --out folder "
+                         "(earlier runs are never overwritten)")
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether `folder` is a finished run folder (it has its completion marker)."""
+    return (folder / COMPLETE_MARKER).is_file()
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a finished run folder; a folder that is not one is a `RunFolderError`
+    naming what is wrong (no folder, not finished, manifest unreadable or not an object)."""
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder}: not a run folder (no such folder)")
+    if not is_complete(folder):
+        raise RunFolderError(f"{folder}: not a complete run (no {COMPLETE_MARKER}: the run "
+                             "was interrupted or is still writing)")
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        raise RunFolderError(f"{path}: cannot read the manifest: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise RunFolderError(f"{path}: the manifest is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise RunFolderError(f"{path}: the manifest is not valid JSON ({e.msg}, line "
+                             f"{e.lineno})") from None
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{path}: the manifest must be a JSON object, got "
+                             f"{type(manifest).__name__}")
+    return manifest
 
 
 def git_commit() -> str | None:
@@ -131,12 +320,17 @@ def package_version() -> str:
 
 
 def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
-            lang: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run every replicate of the scenario; returns the indicator table and the manifest
+            lang: str | None = None, dask: str | None = None,
+            posterior: PosteriorDraws | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run every replicate of the scenario (or ``posterior`` draws × replicates, on
+    ``workers`` processes or ``dask``); returns the indicator table and the manifest
     (`sim.run` and ``hukou-sim run`` both start here; `write_folder` writes them)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    frame, population_fits = run_replicates(scenario, workers=workers, progress=progress)
+    experiments = (posterior.experiments if posterior is not None
+                   else replicate_experiments(scenario.run.replicates))
+    frame, population_fits = run_replicates(scenario, workers=workers, progress=progress,
+                                            dask=dask, experiments=experiments)
     wall = time.perf_counter() - t0
     validation = validation_table(frame)
     manifest = {
@@ -147,9 +341,13 @@ def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
         "version": package_version(),
         "git_commit": git_commit(),
         "seed": scenario.run.seed,
-        "seeds": [{"replicate": r, "entropy": s.entropy, "spawn_key": list(s.spawn_key)}
-                  for r, s in enumerate(replicate_seeds(scenario.run.seed,
-                                                        scenario.run.replicates))],
+        "seeds": [{"replicate": e.replicate, "entropy": seed.entropy,
+                   "spawn_key": list(seed.spawn_key)}
+                  for e in experiments
+                  for seed in [replicate_seed(scenario.run.seed, e.stream)]],
+        "runs": len(experiments),
+        "posterior": None if posterior is None else posterior.record,
+        "executor": executor_name(workers, dask),
         "replicates": scenario.run.replicates,
         "scale": scenario.run.scale,
         "start_year": scenario.run.start_year,
@@ -172,8 +370,14 @@ def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
 def write_folder(folder: Path, frame: pd.DataFrame, manifest: dict[str, Any],
                  extras: Callable[[pd.DataFrame, dict, Path], None] | None = None) -> None:
     """Write a run folder from a finished run: ``indicators.csv``, ``validation.csv``,
-    ``manifest.json``, then ``extras(frame, manifest, folder)`` (charts, workbook)."""
+    ``manifest.json``, then ``extras(frame, manifest, folder)`` (charts, workbook).
+
+    With several runs (replicates, or posterior draws × replicates) it also writes
+    ``indicators_summary.csv`` (`sim.study.summary.summarize`).
+    """
     frame.to_csv(folder / "indicators.csv", index=False)
+    if manifest["runs"] > 1:
+        summarize(frame).to_csv(folder / "indicators_summary.csv", index=False)
     validation_table(frame).to_csv(folder / "validation.csv", index=False)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2,
                                                      default=_json_default), encoding="utf-8")
@@ -183,9 +387,12 @@ def write_folder(folder: Path, frame: pd.DataFrame, manifest: dict[str, Any],
 
 def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool = True,
               lang: str | None = None, extras: Callable[[pd.DataFrame, dict, Path], None]
-              | None = None) -> dict[str, Any]:
-    """Run the scenario and write its run folder; returns the manifest."""
-    frame, manifest = execute(scenario, workers=workers, progress=progress, lang=lang)
+              | None = None, dask: str | None = None,
+              posterior: PosteriorDraws | None = None) -> dict[str, Any]:
+    """Run the scenario and write its run folder (`execute`, `write_folder`); returns the
+    manifest."""
+    frame, manifest = execute(scenario, workers=workers, progress=progress, lang=lang,
+                              dask=dask, posterior=posterior)
     write_folder(folder, frame, manifest, extras)
     return manifest
 

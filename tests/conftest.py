@@ -21,3 +21,19 @@ def small_run() -> tuple[UrbanizationModel, pd.DataFrame]:
     model = UrbanizationModel(small_scenario())
     model.run()
     return model, model.indicators()
+
+
+@pytest.fixture
+def simulated(monkeypatch) -> list[str]:
+    """The keys of the experiments simulated from now on (the runner's in-process path)."""
+    import sim.experiments
+
+    keys: list[str] = []
+    real = sim.experiments.simulate
+
+    def spy(base, experiment, progress=None):
+        keys.append(experiment.key)
+        return real(base, experiment, progress)
+
+    monkeypatch.setattr(sim.experiments, "simulate", spy)
+    return keys

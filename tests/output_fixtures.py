@@ -9,7 +9,7 @@ Example
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     run = write_run(Path(tmp) / "a", scenario="fixture_a", replicates=3)
 ...     sorted(p.name for p in run.iterdir())
-['indicators.csv', 'manifest.json']
+['indicators.csv', 'manifest.json', 'run_complete.json']
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from sim.areas import load_areas
+from sim.pipeline.indicators import COLUMNS
+from sim.runner import COMPLETE_MARKER
 
-COLUMNS = ["scenario", "replicate", "year", "area", "indicator", "category", "value"]
 MONEY = ("public_service_cost", "public_service_cost_by_payer", "incremental_cost",
          "transfer_payment", "fiscal_gap")
 CHANNELS = ("town", "urban_district", "talent", "investment", "urban_village")
@@ -94,7 +95,7 @@ def make_indicators(scenario: str = "fixture_a", replicates: int = 1,
                     values.append(("fiscal_gap", "", round(borne - transfer["linkage"], 2)))
                 rows += [(scenario, rep, year, area_id, ind, cat, float(v))
                          for ind, cat, v in values]
-    df = pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
     city = _city_rows(df, areas.city_id)
     return pd.concat([df, city], ignore_index=True)
 
@@ -114,7 +115,7 @@ def _city_rows(df: pd.DataFrame, city_id: str) -> pd.DataFrame:
         mask = city["indicator"] == rate
         merged = city[mask].merge(ratio, on=keys[:3], how="left")
         city.loc[mask, "value"] = merged["ratio"].to_numpy()
-    return city[COLUMNS]
+    return city[list(COLUMNS)]
 
 
 def write_run(folder: Path, scenario: str = "fixture_a", replicates: int = 1,
@@ -152,6 +153,9 @@ def write_run(folder: Path, scenario: str = "fixture_a", replicates: int = 1,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
                                           encoding="utf-8")
+    (folder / COMPLETE_MARKER).write_text(json.dumps({"files": ["indicators.csv",
+                                                                 "manifest.json"]}),
+                                          encoding="utf-8")     # a complete run folder
     return folder
 
 

@@ -144,7 +144,9 @@ def test_explanation_of_the_followed_household(stepped):
     assert d["person_id"] == stepped.person_id and d["year"] == stepped.year
     assert set(d["channels"]) >= {"town", "urban_district", "talent", "investment"}
     assert d["household_size"] >= 1
-    assert 0 <= d["behaviour"]["chance_to_act"] <= d["behaviour"]["intention"] <= 1
+    b = d["behaviour"]
+    assert 0 <= b["intention"] <= 1 and 0 <= b["chance_to_act"] <= 1
+    assert isinstance(b["intends"], bool) and isinstance(b["aware"], bool)
 
 
 def test_summarize_keeps_channels_and_the_linkage_part():

@@ -98,32 +98,35 @@ def test_retirement_by_sex_stops_work_and_contributions_and_freezes_the_years():
     pension, with 14 not; a non-working person past the age with enough years too."""
     w = params(2016).life_course.work
     men, women = w.retirement_age_men, w.retirement_age_women
-    s = make_state(6, sex=[1, 1, 0, 0, 1, 1],
-                   age=[men - 1, men, women - 1, women, men, men + 5],
-                   employment=[EMPLOYED] * 5 + [NOT_WORKING], labour_contract=True,
-                   insured=[True] * 5 + [False], insurance_years=[20, 20, 20, 20, 14, 15])
+    s = make_state(7, sex=[1, 1, 0, 0, 1, 1, 0],
+                   age=[men - 1, men, women - 1, women, men, men + 5, women - 5],
+                   employment=[EMPLOYED] * 5 + [NOT_WORKING] * 2, labour_contract=True,
+                   insured=[True] * 5 + [False] * 2,
+                   insurance_years=[20, 20, 20, 20, 14, 15, 10],
+                   employee_pension=[False] * 6 + [True])  # an early pensioner keeps hers
     year(s)
     t = s.persons
     assert t.employment.tolist() == [EMPLOYED, NOT_WORKING, EMPLOYED, NOT_WORKING,
-                                     NOT_WORKING, NOT_WORKING]
-    assert t.insured.tolist() == [True, False, True, False, False, False]
-    assert t.insurance_years.tolist() == [21, 20, 21, 20, 14, 15]
-    assert t.employee_pension.tolist() == [False, True, False, True, False, True]
+                                     NOT_WORKING, NOT_WORKING, NOT_WORKING]
+    assert t.insured.tolist() == [True, False, True, False, False, False, False]
+    assert t.insurance_years.tolist() == [21, 20, 21, 20, 14, 15, 10]
+    assert t.employee_pension.tolist() == [False, True, False, True, False, True, True]
 
 
 def test_new_jobs_for_adults_of_working_age_only():
     """With every chance of a job: the 18-year-old and the 30-year-old find one (an
     employee's job with a contract at a legal-person employer), the 17-year-old and the
     retired man do not. A new job counts no job year yet."""
-    men = params(2016).life_course.work.retirement_age_men
-    s = make_state(4, age=[17, 18, 30, men], sex=1)
-    year(s, **{WORK + "entry_rate": 1.0, WORK + "contract_share_new_jobs": 1.0,
+    w = params(2016).life_course.work
+    men, women = w.retirement_age_men, w.retirement_age_women
+    s = make_state(5, age=[17, 18, 30, men, women], sex=[1, 1, 1, 1, 1])  # a man past
+    year(s, **{WORK + "entry_rate": 1.0, WORK + "contract_share_new_jobs": 1.0,  # women's age
                WORK + "legal_person_employer_share": 1.0})
     t = s.persons
-    assert t.employment.tolist() == [NOT_WORKING, EMPLOYED, EMPLOYED, NOT_WORKING]
-    assert t.labour_contract.tolist() == [False, True, True, False]
-    assert t.legal_person_employer.tolist() == [False, True, True, False]
-    assert t.job_years.tolist() == [0, 0, 0, 0]
+    assert t.employment.tolist() == [NOT_WORKING, EMPLOYED, EMPLOYED, NOT_WORKING, EMPLOYED]
+    assert t.labour_contract.tolist() == [False, True, True, False, True]
+    assert t.legal_person_employer.tolist() == [False, True, True, False, True]
+    assert t.job_years.tolist() == [0, 0, 0, 0, 0]
     s = make_state(1)
     year(s, **{WORK + "entry_rate": 1.0, WORK + "self_employed_share": 1.0,
                WORK + "contract_share_new_jobs": 1.0})
@@ -172,3 +175,23 @@ def test_enterprises_are_founded_and_count_tax_years():
     assert t.tax_years.tolist() == [0, 0]
     year(s, **chances)
     assert t.tax_years.tolist() == [1, 0]
+    year(s, **chances)
+    assert t.tax_years.tolist() == [2, 0]
+
+
+def test_investments_are_drawn_per_founder_around_the_median():
+    s = make_state(400, employment=SELF_EMPLOYED)
+    year(s, **{"life_course.enterprise.founding_rate": 1.0})
+    median = params(2016).life_course.enterprise.investment_median
+    amounts = s.persons.investment
+    assert len(np.unique(amounts)) == 400
+    assert 0.8 < np.median(amounts) / median < 1.25
+
+
+def test_final_education_follows_unnormalised_shares():
+    """Shares 0.25 : 0.25 for technical school and college are half and half."""
+    s = make_state(400, age=18)
+    year(s, **{"life_course.education.final_shares": [0, 0, 0, 0, 0.25, 0.25]})
+    share = (s.persons.education == TECHNICAL_SCHOOL).mean()
+    assert 0.4 < share < 0.6 and set(s.persons.education.tolist()) == {TECHNICAL_SCHOOL,
+                                                                       COLLEGE}

@@ -10,32 +10,29 @@ import pytest
 from output_fixtures import read_run, write_run
 
 from sim.output import labels
-from sim.output.charts import (
-    colors,
-    gap_payers,
-    register_cjk_font,
-    scale_for,
-    summarize,
-    tidy,
-    write_charts,
-)
+from sim.output.charts import source_line, write_charts
+from sim.output.common import RunContext, gap_payers, summarize, tidy
+from sim.output.plotting import colors, register_cjk_font, scale_for
 
 ALL_STEMS = {"population", "urbanization", "settlements", "residence_permits",
              "cost_by_service", "cost_by_payer", "fiscal_gap"}
 MONEY_STEMS = {"cost_by_service", "cost_by_payer", "fiscal_gap"}
 
 
-def _render(folder: Path, lang: str, **run: object) -> tuple[list[Path], list[str]]:
+def _render(folder: Path, lang: str, formats: tuple[str, ...] = ("png",), workers: int = 1,
+            **run: object) -> tuple[list[Path], list[str]]:
     df, manifest = read_run(write_run(folder / "run", **run))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        paths = write_charts(df, manifest, folder / "charts", lang=lang)
+        paths = write_charts(df, manifest, folder / "charts", lang=lang, formats=formats,
+                             workers=workers)
     return paths, [str(w.message) for w in caught]
 
 
 @pytest.fixture(scope="module")
 def english(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list[str]]:
-    return _render(tmp_path_factory.mktemp("en"), "en", replicates=3, years=range(2015, 2019))
+    return _render(tmp_path_factory.mktemp("en"), "en", ("png", "svg"), 2, replicates=3,
+                   years=range(2015, 2019))
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +52,39 @@ def test_every_chart_is_written_as_png_and_svg(english: tuple[list[Path], list[s
         assert path.is_file() and path.stat().st_size > 1000, path
     png = next(p for p in paths if p.suffix == ".png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_png_only_by_default_and_progress_per_file(tmp_path: Path) -> None:
+    df, manifest = read_run(write_run(tmp_path / "run", years=range(2015, 2017)))
+    seen: list[Path] = []
+    paths = write_charts(df, manifest, tmp_path / "charts", progress=seen.append, workers=1)
+    assert {p.suffix for p in paths} == {".png"} and sorted(seen) == sorted(paths)
+
+
+def test_small_scale_warning_and_reform_mark(tmp_path: Path) -> None:
+    """Below scale 0.2 every area panel (not the city) carries the warning; the 2016
+    start of the reform is drawn; observed figures are drawn as points."""
+    import sim.output.charts as charts
+
+    df, manifest = read_run(write_run(tmp_path / "run", years=range(2015, 2018)))
+    manifest["scale"] = 0.05
+    manifest["validation"] = [{"indicator": "resident_population", "area": "panjin",
+                               "year": 2016, "observed": 1.0e6}]
+    figures = []
+    original = charts.save
+    charts.save = lambda fig, *a: figures.append(fig) or []
+    try:
+        write_charts(df, manifest, tmp_path / "charts", workers=1)
+    finally:
+        charts.save = original
+    population = figures[0]
+    axes = [ax for ax in population.axes if ax.get_visible()]
+    warnings = [ax.get_title(loc="right") for ax in axes]
+    assert warnings[0] == "" and all(w == "scale 0.05: noisy" for w in warnings[1:])
+    handles = {text.get_text() for text in population.legends[0].get_texts()}
+    assert {"2016: reform (盘政发〔2015〕53号) in force", "Observed (census, bulletins)"} <= handles
+    gap = figures[-1]
+    assert any("above 0: shortfall" in t.get_text() for t in gap.legends[0].get_texts())
 
 
 def test_english_charts_have_no_missing_glyphs(english: tuple[list[Path], list[str]]) -> None:
@@ -89,12 +119,29 @@ def test_table_without_the_columns_is_refused() -> None:
         tidy(pd.DataFrame({"year": [2015]}))
 
 
-def test_summarize_gives_median_and_90_percent_band() -> None:
-    df = tidy(pd.DataFrame({
-        "scenario": "s", "replicate": range(21), "year": 2020, "area": "panjin",
-        "indicator": "births", "category": None, "value": [float(v) for v in range(21)]}))
-    row = summarize(df, "births", "panjin").iloc[0]
-    assert (row["median"], row["lo"], row["hi"]) == (10.0, 1.0, 19.0)
+def test_summarize_gives_mean_and_an_honest_band() -> None:
+    """From 20 runs on the band is the 5th–95th percentile; below, the lowest and
+    highest run (a 5–95% band of 3 runs would only interpolate between them)."""
+    def row(values: list[float]) -> pd.Series:
+        df = tidy(pd.DataFrame({
+            "scenario": "s", "replicate": range(len(values)), "year": 2020, "area": "panjin",
+            "indicator": "births", "category": None, "value": values}))
+        return summarize(df, "births", "panjin").iloc[0]
+
+    many = row([float(v) for v in range(21)])
+    assert (many["mean"], many["lo"], many["hi"]) == (10.0, 1.0, 19.0)
+    few = row([1.0, 2.0, 9.0])
+    assert (few["mean"], few["lo"], few["hi"]) == (4.0, 1.0, 9.0)
+
+
+def test_source_line_gives_scale_runs_and_prices() -> None:
+    context = RunContext.of({"scenario": "reform_2015", "scale": 0.05, "version": "1.0",
+                             "seeds": [7, 8, 9]}, 3)
+    line = source_line(context, "en", money=True)
+    assert "Reform as written (2015)" in line and "scale 0.05 (one agent stands for 20" in line
+    assert "3 runs" in line and "lowest to highest of 3 runs" in line
+    assert line.endswith("Money in yuan at 2015 prices.")
+    assert "抽样比例 0.05" in source_line(context, "zh")
 
 
 def test_scales_use_chinese_budget_units() -> None:

@@ -91,3 +91,9 @@ def test_households_with_pupils_apply_more_readily():
     state.persons.age[1] = 10  # household 1 has a pupil
     prob = rp.take_up_probability(state, params())
     assert prob[1] == pytest.approx(2 * prob[0])
+
+
+def test_studying_means_school_age_with_a_year_of_local_schooling():
+    """Ages below the end of schooling (18) with at least one year in a Panjin school."""
+    s = make_state(5, age=[10, 10, 17, 18, 30], school_years_local=[1, 0, 2, 1, 12])
+    assert rp.studying(s, params()).tolist() == [True, False, True, False, False]

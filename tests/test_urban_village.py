@@ -148,3 +148,9 @@ def test_village_area_ignores_members_who_settled_elsewhere():
     converted = uv.choose_villages(state, schedule((2017, "shuangtaizi", 1.0)),
                                    np.random.default_rng(0))
     assert 10 not in converted.tolist()
+
+
+def test_rows_of_other_years_do_not_stop_later_rows():
+    """A 2016 row listed first does not keep the 2017 row from converting Panshan's village."""
+    p = schedule((2016, "shuangtaizi", 1.0), (2017, "panshan", 1.0))
+    assert uv.choose_villages(villages_state(), p, np.random.default_rng(0)).tolist() == [10]

@@ -29,14 +29,8 @@ from mesa.visualization.utils import update_counter
 from sim.explore.levers import LEVERS_BY_ARG, plain_text
 from sim.explore.model import FIGURES, ExplorerModel
 from sim.output import labels
-from sim.output.charts import (
-    GroupedFormatter,
-    Scale,
-    category_order,
-    chart_style,
-    colors,
-    scale_for,
-)
+from sim.output.common import category_order
+from sim.output.plotting import GroupedFormatter, Scale, chart_style, colors, scale_for
 
 # The page's own phrases, (English, Chinese) like the tables of `sim.output.labels`.
 PAGE_TEXT: dict[str, tuple[str, str]] = {
@@ -84,10 +78,15 @@ PAGE_TEXT: dict[str, tuple[str, str]] = {
     "permit": ("Residence permit (十一)", "居住证（十一）"),
     "permit_holds": ("holds one, {years} years", "持有，{years}年"),
     "permit_none": ("holds none", "未持有"),
-    "behaviour": ("Intention to settle {intention:.0%}; aware of the reform {awareness:.0%}; "
-                  "yearly chance to act if eligible {act:.1%}",
-                  "落户意愿 {intention:.0%}；知晓改革 {awareness:.0%}；符合条件时当年申请概率 "
-                  "{act:.1%}"),
+    "behaviour": ("Chance of intending to settle {intention:.0%} (this household {intends}); "
+                  "aware of the reform: {aware}; once eligible, intending and aware it acts "
+                  "with a yearly chance of {act:.0%}",
+                  "落户意愿概率 {intention:.0%}（本户{intends}）；知晓改革：{aware}；符合条件、"
+                  "有意愿且知晓时每年申请概率 {act:.0%}"),
+    "intends": ("intends", "有意愿"),
+    "does_not_intend": ("does not intend", "无意愿"),
+    "yes": ("yes", "是"),
+    "no": ("no", "否"),
     "reasons_lang": ("", "（条件说明为英文，来自 hukou-sim explain）"),
     "cost_title": ("Public-service cost and incremental cost", "基本公共服务支出与市民化新增支出"),
     "finance_title": ("Linkage transfer and fiscal gap by area, {year}",
@@ -441,8 +440,9 @@ def HouseholdPanel(model: ExplorerModel) -> None:
                       else text("permit_none", lang), rp["failed"]))
     out.append(f'<ul class="hukou-explain">{"".join(items)}</ul>')
     b = d["behaviour"]
-    behaviour = text("behaviour", lang, intention=b["intention"], awareness=b["awareness"],
-                     act=b["chance_to_act"])
+    behaviour = text("behaviour", lang, intention=b["intention"],
+                     intends=text("intends" if b["intends"] else "does_not_intend", lang),
+                     aware=text("yes" if b["aware"] else "no", lang), act=b["chance_to_act"])
     out.append(f"<p>{_esc(behaviour)}</p>")
     if text("reasons_lang", lang):
         out.append(f"<p><i>{_esc(text('reasons_lang', lang))}</i></p>")

@@ -34,11 +34,10 @@ import numpy as np
 import pandas as pd
 
 from sim.areas import load_areas
-from sim.explanation import explain
+from sim.explanation import behaviour, explain
 from sim.explore import levers as lv
 from sim.model import UrbanizationModel
-from sim.pipeline import indicators, intention
-from sim.runner import replicate_seeds
+from sim.pipeline import indicators
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 DEFAULT_SCENARIO = "scenarios/reform_2015.toml"
@@ -103,8 +102,7 @@ class ExplorerModel(mesa.Model):
         self.scenario, self.moved = self._apply(kwargs)
         self.levers = lv.lever_values(self.scenario, self.first_year)
         super().__init__(seed=self.scenario.run.seed)
-        self.city = UrbanizationModel(self.scenario,
-                                      seed=replicate_seeds(self.scenario.run.seed, 1)[0])
+        self.city = UrbanizationModel(self.scenario)  # replicate 0 of `hukou-sim run`
         self.base_year = self.city.year  # the synthetic population's year: step 0
         self.areas = load_areas()
         self.governments = [AreaGovernment(self, a) for a in self.areas.ids]
@@ -218,10 +216,7 @@ class ExplorerModel(mesa.Model):
         row = np.flatnonzero(state.persons.id == self.person_id)
         d["household_size"] = int((state.persons.household
                                     == state.persons.household[row[0]]).sum())
-        chance = float(intention.intention(state, p, row)[0])
-        aware = intention.awareness(self.year, p.behaviour)
-        d["behaviour"] = {"intention": chance, "awareness": aware,
-                          "chance_to_act": aware * chance * p.behaviour.settlement.action_rate}
+        d["behaviour"] = behaviour(state, p, self.person_id)
         return d
 
     # ------------------------------------------------------------ saving

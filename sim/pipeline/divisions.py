@@ -29,7 +29,10 @@ def becoming_districts(year: int) -> np.ndarray:
 
 def step(state: State, p: YearParameters, rng: np.random.Generator | None = None) -> Flows:
     """Reclassify the county-seat town of areas becoming districts this year."""
+    areas = becoming_districts(p.year)
+    if not areas.size:  # most years: no pass over the persons
+        return {}
     persons = state.persons
-    seat = np.isin(persons.area, becoming_districts(p.year)) & (persons.place == COUNTY_SEAT_TOWN)
+    seat = np.isin(persons.area, areas) & (persons.place == COUNTY_SEAT_TOWN)
     persons.place[seat] = URBAN_DISTRICT
     return {}

@@ -138,7 +138,7 @@ def probability(state: State, p: YearParameters, rows: np.ndarray | None = None)
                           - COMPULSORY_YEARS)
          + b.log_income * np.log(np.maximum(income, b.income_floor) / b.income_reference)
          + b.intra_province * (np.isin(persons.origin[rows], (PANJIN, LIAONING)))
-         + b.insured * (persons.insurance_years[rows] > 0)
+         + b.insured * persons.insured[rows]
          + b.married * persons.married[rows]
          + b.years_here * np.minimum(persons.residence_years[rows], b.years_here_cap)
          + b.age_over_39 * np.maximum(persons.age[rows] - 39, 0)

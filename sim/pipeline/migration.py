@@ -302,6 +302,7 @@ def arrive(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas
                 "school_years_local", "permit_years"):
         getattr(newcomers, col)[:] = 0
     newcomers.permit[:] = False
+    newcomers.insured[:] = False  # a new job here: not yet enrolled
     newcomers.settled_year[:] = NONE
     newcomers.settled_channel[:] = NONE
     newcomers.village[:] = NONE

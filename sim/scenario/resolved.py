@@ -63,6 +63,16 @@ class Scenario:
         """Every dotted parameter name, in defaults-file order."""
         return tuple(self._specs)
 
+    def bounds(self, name: str) -> tuple[float | None, float | None]:
+        """The declared ``min`` and ``max`` of a parameter (None where open).
+
+        >>> from sim.scenario import load_defaults
+        >>> load_defaults().bounds("run.replicates")
+        (1, 1000)
+        """
+        spec = self._specs[name]
+        return spec.min, spec.max
+
     def at(self, year: int) -> YearParameters:
         """The parameters in force in `year` (cached per year).
 

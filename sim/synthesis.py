@@ -7,8 +7,10 @@ How it is built (the usual two-stage method of synthetic populations):
    ages follow the household type — about 1.5 candidates per household needed.
 2. **Iterative proportional updating** (IPU, Ye et al. 2009, the household
    version of iterative proportional fitting) reweights the candidates so
-   that persons per cell, the city's broad age groups and its sex ratio all
-   match the base data at once.
+   that persons per cell, every 5-year age band of the city (`age_targets`),
+   the men of the old bands and the sex ratio all match the base data at once.
+   Single ages are smooth inside the bands and the open 85+ band thins out as
+   the life table's survivors (`single_year_weights`).
 3. **Integerization**: each candidate is kept ``floor(w)`` times plus once more
    with probability ``w - floor(w)``, so counts are right in expectation.
 

@@ -158,8 +158,10 @@ def _format_value(indicator: str, value: float | None) -> str:
     return f"{value:,.0f}"
 
 
-def print_validation(table: pd.DataFrame, out: TextIO = sys.stderr) -> None:
-    """The validation table on screen, calibration targets and out-of-sample checks apart."""
+def print_validation(table: pd.DataFrame, out: TextIO | None = None) -> None:
+    """The validation table on screen (``out``, default the current ``sys.stderr``),
+    calibration targets and out-of-sample checks apart."""
+    out = sys.stderr if out is None else out  # not bound at import: stderr may be replaced
     for role, title in (("calibration", "calibration targets (fitted: a fit is not a test)"),
                         ("out_of_sample", "out-of-sample checks (never fitted), "
                                           "with the naive trend forecast")):

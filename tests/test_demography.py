@@ -16,7 +16,7 @@ from sim.model import UrbanizationModel
 from sim.pipeline import demography
 from sim.population import CHILD, HEAD, OWN, RENT, SPOUSE, Households, Persons, State
 from sim.scenario import load_defaults
-from sim.synthesis import load_base
+from sim.synthesis import both_sexes_survivorship, load_base, single_year_weights
 from tests.conftest import small_scenario
 
 D = load_defaults().at(2016).demography
@@ -66,19 +66,18 @@ def test_mortality_rises_with_age_and_is_higher_for_men():
 def _standard_population(under_15: float, age_15_59: float, age_60_64: float,
                          over_65: float) -> tuple[np.ndarray, np.ndarray]:
     """Single-year weights (ages 0–110) from broad census shares: uniform within 0–14,
-    15–59 and 60–64; 65+ spread over 5-year bands as the base data's local age shape
-    (65–69 … 85+, the open band over 85–94 as in synthesis)."""
-    base = load_base()["age"]
-    bands, shape = np.array(base["bands"]), np.array(base["local_shape"], float)
-    tail = shape[bands >= 65] / shape[bands >= 65].sum() * over_65
-    ages = np.arange(111)
+    15–59 and 60–64; 65+ shaped as the synthesis shapes the base data's local age shape
+    (`single_year_weights`: smooth within bands, the open 85+ band by the life table)."""
+    base = load_base()
+    age = base["age"]
+    ages = np.arange(demography.LIFE_TABLE_END + 1)
+    shaped = single_year_weights(np.array(age["bands"]), np.array(age["local_shape"], float),
+                                 both_sexes_survivorship(base, D))
     weight = np.zeros(ages.size)
     weight[:15] = under_15 / 15
     weight[15:60] = age_15_59 / 45
     weight[60:65] = age_60_64 / 5
-    for i, share in enumerate(tail[:-1]):
-        weight[65 + 5 * i:70 + 5 * i] = share / 5
-    weight[85:95] = tail[-1] / 10
+    weight[65:] = shaped[65:] / shaped[65:].sum() * over_65
     return ages, weight
 
 

@@ -119,6 +119,21 @@ def death_probability(age: np.ndarray, sex: np.ndarray, d: Any) -> np.ndarray:
     return np.where(age == 0, m.infant, out)
 
 
+def survivorship(sex: int, d: Any) -> np.ndarray:
+    """Life-table survivors l(x) at exact ages 0…LIFE_TABLE_END of a cohort of 1 (sex 0
+    women, 1 men): the chance of reaching each age. The synthesis shapes the oldest ages
+    of the base population with it.
+
+    >>> from sim.scenario import load_defaults
+    >>> l = survivorship(0, load_defaults().at(2016).demography)
+    >>> bool(l[0] == 1 and (np.diff(l) <= 0).all())
+    True
+    """
+    m = d.mortality
+    rates = m.rates_male if sex == MALE else m.rates_female
+    return _survivors(mortality_level(sex, d), tuple(rates), m.first_age, m.infant)
+
+
 def life_expectancy(sex: int, d: Any) -> float:
     """Period life expectancy at birth of the model's life table for ``sex`` (0 women)."""
     m = d.mortality

@@ -44,33 +44,42 @@ def _scenario(scenario: ScenarioLike, overrides: Mapping[str, Any] | None = None
 def run(scenario: ScenarioLike, *, seed: int | None = None, replicates: int | None = None,
         scale: float | None = None, start: int | None = None, end: int | None = None,
         overrides: Mapping[str, Any] | None = None, workers: int = 1,
-        progress: bool = False, lang: str | None = None) -> Results:
+        dask: str | None = None, posterior: int | None = None,
+        posterior_file: str | Path | None = None, progress: bool = False,
+        lang: str | None = None) -> Results:
     """Run a scenario (all its replicates) and return the `Results` — ``hukou-sim run``
     without writing a folder (``results.to_folder()`` writes it).
 
     ``scenario`` is a scenario file or a loaded `Scenario`; ``overrides`` sets parameters by
     dotted name (``{"policy.urban_district.insurance_years": 3}``); the other options are
-    those of the command. ``progress`` prints a line per simulated year.
+    those of the command: ``workers`` processes or ``dask`` (``"local"`` or a scheduler's
+    ``"tcp://host:port"``), ``posterior`` draws from the calibration's posterior sample
+    (or ``posterior_file``), each run with every replicate. ``progress`` shows a bar.
 
     >>> res = run("scenarios/reform_2015.toml", scale=0.002, end=2017, replicates=2, seed=3)
     >>> res.indicators.replicate.unique().tolist(), int(res.indicators.year.max())
     ([0, 1], 2017)
     """
     from sim.runner import execute
+    from sim.study.posterior import draw_posterior
 
     s = _scenario(scenario, overrides, seed=seed, replicates=replicates, scale=scale,
                   start=start, end=end)
-    frame, manifest = execute(s, workers=workers, progress=progress, lang=lang)
+    draws = (None if posterior is None else
+             draw_posterior(s, posterior, Path(posterior_file) if posterior_file else None))
+    frame, manifest = execute(s, workers=workers, progress=progress, lang=lang, dask=dask,
+                              posterior=draws)
     return Results(frame, manifest)
 
 
 def compare(*runs: Results | str | Path, out: str | Path | None = None,
             lang: str = "en") -> pd.DataFrame:
-    """Scenarios side by side: for the key indicators of ``hukou-sim compare``
-    (`sim.output.compare.KEY_INDICATORS`), the city's value per scenario and year — the
-    median over replicates (categories summed), the 5th–95th percentile band (``low``,
-    ``high``) and the median's difference from the first run (runs of the same scenario
-    are told apart as ``name (2)``). ``runs`` are `Results` or
+    """Scenarios side by side: for the key indicators of the run summaries
+    (`sim.output.common.SUMMARY_INDICATORS`), the city's value per scenario and year — the
+    mean over replicates (categories summed; means add up, as in the workbook), the band
+    across replicates (``low``, ``high``: 5th–95th percentile, or min–max with fewer than
+    20 runs, `sim.output.common.band_quantiles`) and the mean's difference from the first
+    run (runs of the same scenario are told apart as ``name (2)``). ``runs`` are `Results` or
     run folders. With ``out`` it also writes the comparison report (HTML, Markdown,
     charts) there, as ``hukou-sim compare --out`` does; every run must then have a folder.
 
@@ -78,12 +87,12 @@ def compare(*runs: Results | str | Path, out: str | Path | None = None,
     >>> b = run("scenarios/pre_reform.toml", scale=0.002, end=2016)
     >>> table = compare(a, b)
     >>> table.columns.tolist()
-    ['scenario', 'indicator', 'year', 'median', 'low', 'high', 'difference']
+    ['scenario', 'indicator', 'year', 'mean', 'low', 'high', 'difference']
     >>> bool((table.query("scenario == 'reform_2015'").difference == 0).all())  # the base
     True
     """
-    from sim.output.charts import summarize
-    from sim.output.compare import KEY_INDICATORS, compare_runs
+    from sim.output.common import SUMMARY_INDICATORS, summarize
+    from sim.output.compare import compare_runs
 
     loaded = [r if isinstance(r, Results) else Results.from_folder(r) for r in runs]
     if len(loaded) < 2:
@@ -95,12 +104,12 @@ def compare(*runs: Results | str | Path, out: str | Path | None = None,
     for r, name in zip(loaded, names, strict=True):
         raw = r.indicators.assign(area=r.indicators.area.astype(str),
                                   category=r.indicators.category.astype(str))
-        for indicator in KEY_INDICATORS:
+        for indicator in SUMMARY_INDICATORS:
             stats = summarize(raw, indicator, city)
             tables.append(stats.assign(scenario=name, indicator=indicator))
     table = pd.concat(tables, ignore_index=True).rename(columns={"lo": "low", "hi": "high"})
-    base = table[table.scenario == names[0]].set_index(["indicator", "year"])["median"]
-    table["difference"] = table["median"] - base.reindex(
+    base = table[table.scenario == names[0]].set_index(["indicator", "year"])["mean"]
+    table["difference"] = table["mean"] - base.reindex(
         pd.MultiIndex.from_frame(table[["indicator", "year"]])).to_numpy()
     if out is not None:
         missing = [r.scenario for r in loaded if r.folder is None]
@@ -108,7 +117,7 @@ def compare(*runs: Results | str | Path, out: str | Path | None = None,
             raise ValueError(f"runs without a folder: {', '.join(missing)}; write them first "
                              "with results.to_folder()")
         compare_runs([r.folder for r in loaded], Path(out), lang=lang)
-    return table[["scenario", "indicator", "year", "median", "low", "high", "difference"]]
+    return table[["scenario", "indicator", "year", "mean", "low", "high", "difference"]]
 
 
 def _city_id() -> str:

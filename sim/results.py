@@ -11,7 +11,7 @@ Example
 >>> res.indicators.query("indicator == 'settlements' and area == 'panjin'").category.tolist()
 ['investment', 'talent', 'town', 'urban_district', 'urban_village']
 >>> with tempfile.TemporaryDirectory() as d:
-...     again = sim.Results.from_folder(res.to_folder(f"{d}/run", charts=False))
+...     again = sim.Results.from_folder(res.to_folder(f"{d}/run"))
 >>> again.indicators.equals(res.indicators)
 True
 """
@@ -95,6 +95,17 @@ class Results:
         return str(self.manifest.get("scenario"))
 
     @property
+    def summary(self) -> pd.DataFrame:
+        """Across runs, per scenario × year × area × indicator × category: the number of
+        ``runs``, ``mean``, ``p5``/``p50``/``p95`` (left empty below 20 runs), ``min``,
+        ``max`` and what the ``band`` is (`sim.study.summary.summarize`; the run folder's
+        ``indicators_summary.csv``). Means add up; the ``total`` category summarizes each
+        run's own total."""
+        from sim.study.summary import summarize
+
+        return summarize(self._raw)
+
+    @property
     def validation(self) -> pd.DataFrame:
         """Model vs observed figures (`sim.validation.validation_table`, ``validation.csv``)."""
         from sim.validation import validation_table
@@ -147,17 +158,23 @@ class Results:
         return draw_chart(self._raw, self.manifest, chart,
                           lang or self.manifest.get("lang") or "en")
 
-    def to_folder(self, path: str | Path | None = None, charts: bool = True) -> Path:
-        """Write the run folder ``hukou-sim run`` writes and return it: ``path`` (created;
-        refused if it holds files) or a new ``results/<scenario>/<time>/``. ``charts=False``
-        leaves out the charts and the workbook (faster)."""
-        from sim.cli import _write_outputs
-        from sim.runner import new_run_folder, write_folder
+    def to_folder(self, path: str | Path | None = None, money: str = "wan",
+                  svg: bool = False) -> Path:
+        """Write the run folder ``hukou-sim run`` writes (charts and workbook included;
+        ``money`` and ``svg`` as the command's options) and return it: ``path`` (created;
+        refused if it holds files) or a new ``results/<scenario>/<time>/``. The folder
+        appears complete or not at all (`sim.runner.claim_run_folder`)."""
+        from functools import partial
 
-        folder = new_run_folder(self.scenario, Path(path) if path is not None else None)
-        write_folder(folder, self._raw, self.manifest, _write_outputs if charts else None)
-        self.folder = folder
-        return folder
+        from sim.cli import _write_outputs
+        from sim.runner import claim_run_folder, write_folder
+
+        extras = partial(_write_outputs, money=money, svg=svg, quiet=True)
+        with claim_run_folder(self.scenario, Path(path) if path is not None else None) as run:
+            write_folder(run.path, self._raw, self.manifest, extras)
+            run.complete()
+        self.folder = run.final
+        return run.final
 
     @classmethod
     def from_folder(cls, path: str | Path) -> Results:

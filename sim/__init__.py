@@ -9,6 +9,8 @@ cheap):
 - `Results` — also ``Results.from_folder(path)`` for a finished run;
 - `compare` — scenarios side by side (and the comparison report);
 - `explain` — why a person can or cannot settle in a year;
+- `sweep`, `sensitivity`, `discover` — studies over a sweep file's parameter ranges: the
+  tidy table of every run, Morris/Sobol' indices (SALib), PRIM boxes;
 - `UrbanizationModel` — the Mesa model itself, one step per year, with its agents readable
   (``persons_frame``, ``households_frame``, ``explain``, ``trace``).
 
@@ -30,6 +32,9 @@ _PUBLIC = {
     "compare": "sim.api",
     "explain": "sim.api",
     "UrbanizationModel": "sim.model",
+    "sweep": "sim.study.studies",
+    "sensitivity": "sim.study.studies",
+    "discover": "sim.study.studies",
 }
 __all__ = list(_PUBLIC)
 

@@ -29,7 +29,8 @@ from functools import partial
 from pathlib import Path
 
 from sim.scenario import Scenario, ScenarioError, load_scenario
-from sim.study.commands import StudyError, add_dask_option, add_study_commands
+from sim.study import StudyError
+from sim.study.commands import add_dask_option, add_study_commands
 
 EXIT_USAGE = 2
 

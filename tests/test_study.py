@@ -222,3 +222,31 @@ def test_discover_cli(tmp_path, capsys):
     assert "behaviour.settlement.action_rate" in printed
     boxes = pd.read_csv(out / "discovery-1.csv")
     assert set(boxes.parameter) >= {"behaviour.settlement.action_rate"}
+
+
+def test_python_studies_are_the_commands(tmp_path, capsys):
+    """``sim.sweep``/``sim.sensitivity``/``sim.discover`` are what the verbs run: on the
+    verbs' folder they rerun nothing and give the tables the verbs wrote."""
+    import sim
+
+    f = sweep_file(tmp_path, '"behaviour.settlement.action_rate" = { min = 0.05, max = 0.6 }\n'
+                             '"behaviour.permit.take_up" = { min = 0.1, max = 0.6 }',
+                   "points = 6")
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(f), "--out", str(out), "--quiet"]) == 0
+    written = pd.read_csv(out / "results.csv", keep_default_na=False, na_values={"value": [""]})
+    before = {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*.csv")}
+    pd.testing.assert_frame_equal(sim.sweep(f, out=out), written)
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*.csv")} == before
+    morris = tmp_path / "morris"
+    assert main(["sensitivity", str(f), "--method", "morris", "--trajectories", "4",
+                 "--output", "settlements:panjin:2016", "--out", str(morris), "--quiet"]) == 0
+    indices = sim.sensitivity(f, ["settlements:panjin:2016"], trajectories=4, out=morris)
+    pd.testing.assert_frame_equal(indices, pd.read_csv(morris / "indices.csv"),
+                                  check_dtype=False)
+    sel = written[(written.indicator == "settlements") & (written.area == "panjin")
+                  & (written.year == 2016)].groupby("point").value.sum()
+    where = f"settlements:panjin:2016 > {float(sel.median())}"
+    found = sim.discover(f, where, out=out, density=0.5)
+    assert found.runs == len(before) == 6 and found.cases == int((sel > sel.median()).sum()) == 3
+    assert found.table.exists() and found.describe().startswith(f"{found.condition}: 3 of 6")

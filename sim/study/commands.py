@@ -15,15 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Callable
-from pathlib import Path
-
-import pandas as pd
-
-from sim.study import StudyError
-
-DEFAULT_ROOT = Path("results")
 
 
 def add_dask_option(parser: argparse.ArgumentParser) -> None:
@@ -83,131 +75,54 @@ def add_study_commands(sub: argparse._SubParsersAction, positive_int: Callable) 
     disc.set_defaults(func=cmd_discover)
 
 
-def _sweep(args: argparse.Namespace):
-    from sim.study.design import load_sweep
-
-    return load_sweep(args.sweep)
-
-
-def _progress(args: argparse.Namespace) -> bool:
-    return not args.quiet
-
-
-def run_sweep(args: argparse.Namespace, sweep) -> tuple[Path, list, list[Path]]:
-    """Run (or resume) a sweep in its folder; returns the folder, experiments and files."""
-    from sim.study.design import run_points, sweep_table
-
-    folder = Path(args.out) if args.out else DEFAULT_ROOT / "sweeps" / sweep.name
-    points = sweep.points_values()
-    _announce(sweep, f"{sweep.design.replace('_', ' ')}, {len(points)} point(s)",
-              len(points) * sweep.replicates, folder)
-    experiments, paths = run_points(sweep, "sweep", points, folder, workers=args.workers,
-                                    dask=args.dask, progress=_progress(args))
-    table = folder / "results.csv"
-    if not table.exists():
-        sweep_table(sweep, experiments, paths, table)
-    return folder, experiments, paths
-
-
-def _announce(sweep, what: str, runs: int, folder: Path) -> None:
-    r = sweep.scenario.run
-    print(f"hukou-sim: {sweep.name}: {what} x {sweep.replicates} replicate(s) = {runs} model "
-          f"runs of {sweep.scenario.name} {r.start_year}-{r.end_year}, scale {r.scale} -> "
-          f"{folder}", file=sys.stderr)
-    for p in sweep.parameters:
-        print(f"  {p.name:<50} {p.describe()}", file=sys.stderr)
+def _options(args: argparse.Namespace) -> dict:
+    return {"out": args.out, "workers": args.workers, "dask": args.dask,
+            "progress": not args.quiet}
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``hukou-sim sweep``: the tidy table ``results.csv`` of every point × replicate."""
-    folder, _, _ = run_sweep(args, _sweep(args))
+    from sim.study.design import load_sweep
+    from sim.study.studies import sweep_runs
+
+    folder, _, _ = sweep_runs(load_sweep(args.sweep), **_options(args))
     print(folder / "results.csv")
     return 0
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``hukou-sim sensitivity``: indices with intervals (``indices.csv``) and a chart."""
-    from sim.study import sensitivity as sa
-    from sim.study.design import output_values, parse_output, run_points, values_at
+    from sim.study.design import load_sweep
+    from sim.study.studies import sensitivity, study_folder_of
 
-    sweep = _sweep(args)
-    outputs = [parse_output(o, sweep.scenario) for o in args.output]
-    names = [p.name for p in sweep.parameters]
-    size = args.trajectories if args.method == "morris" else args.samples
-    sa.check_design(args.method, size, args.levels)
-    problem = sa.problem_of(names)
-    seed = sweep.scenario.run.seed
-    unit = sa.design(args.method, problem, size, args.levels, seed=seed)
-    points = values_at(sweep.parameters, unit)
-    folder = (Path(args.out) if args.out else
-              DEFAULT_ROOT / "sensitivity" / f"{sweep.name}-{args.method}")
-    how = (f"Morris, {size} trajectories x {len(names) + 1} points, {args.levels} levels"
-           if args.method == "morris" else
-           f"Sobol', N = {size} x (d + 2 = {len(names) + 2}) points")
-    _announce(sweep, how, len(points) * sweep.replicates, folder)
-    experiments, paths = run_points(sweep, args.method, points, folder, workers=args.workers,
-                                    dask=args.dask, progress=_progress(args))
-    values = output_values(paths, outputs)
-    values.insert(0, "point", [int(e.key[1:e.key.index("-")]) for e in experiments])
-    values.insert(1, "replicate", [e.replicate for e in experiments])
-    values.to_csv(folder / "outputs.csv", index=False)
-    means = values.groupby("point").mean().drop(columns="replicate")
-    tables = []
-    for out in outputs:
-        t = sa.analyze(args.method, problem, unit, means[str(out)].to_numpy(), args.levels,
-                       seed=seed)
-        tables.append(sa.ranked(t, args.method).assign(output=str(out)))
-    indices = pd.concat(tables, ignore_index=True)
-    indices = indices[["output", *[c for c in indices.columns if c != "output"]]]
-    indices.to_csv(folder / "indices.csv", index=False)
-    charts = sa.chart(indices, args.method, str(folder / "indices"))
-    _print_indices(indices, args.method)
-    for path in [folder / "indices.csv", *charts]:
-        print(path)
-    return 0
-
-
-def _print_indices(indices: pd.DataFrame, method: str) -> None:
+    sweep = load_sweep(args.sweep)
+    indices = sensitivity(sweep, args.output, method=args.method,
+                          trajectories=args.trajectories, levels=args.levels,
+                          samples=args.samples, **_options(args))
     for out, t in indices.groupby("output", sort=False):
         print(f"{out}:")
         if t.constant_output.all():
             print("  the output is the same in every run: no sensitivity can be computed")
             continue
         for row in t.itertuples(index=False):
-            if method == "morris":
+            if args.method == "morris":
                 print(f"  {row.parameter:<50} mu* {row.mu_star:12.4g} ± {row.mu_star_conf:<10.3g}"
                       f" sigma {row.sigma:10.4g}")
             else:
                 print(f"  {row.parameter:<50} ST {row.ST:6.3f} ± {row.ST_conf:5.3f}   "
                       f"S1 {row.S1:6.3f} ± {row.S1_conf:5.3f}")
+    folder = study_folder_of(sweep, args.method, args.out)
+    for ext in ("csv", "png", "svg"):  # the table and the chart (`sensitivity.chart`)
+        print(folder / f"indices.{ext}")
+    return 0
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """``hukou-sim discover``: PRIM boxes over the sweep's runs (running the sweep if needed)."""
-    from sim.study.design import output_values, parse_output
-    from sim.study.discovery import find_boxes, parse_condition
+    from sim.study.studies import discover
 
-    if not 0 < args.density <= 1:
-        raise StudyError(f"--density {args.density}: allowed: a share in (0, 1]")
-    condition = parse_condition(args.where)
-    sweep = _sweep(args)
-    output = parse_output(condition.output, sweep.scenario)
-    folder, experiments, paths = run_sweep(args, sweep)
-    values = output_values(paths, [output])[str(output)].to_numpy()
-    x = pd.DataFrame([dict(e.overrides) for e in experiments])
-    cases = condition(values)
-    print(f"{condition}: {int(cases.sum())} of {len(cases)} runs (output from "
-          f"{values.min():.4g} to {values.max():.4g})")
-    boxes = find_boxes(x, cases, boxes=args.boxes, min_density=args.density)
-    rows = []
-    for i, box in enumerate(boxes, start=1):
-        print(f"box {i}: {box.describe()}")
-        rows += [{"box": i, "coverage": box.coverage, "density": box.density,
-                  "mass": box.mass, **r} for r in box.limits.to_dict("records")]
-    n = 1
-    while (folder / f"discovery-{n}.csv").exists():
-        n += 1
-    out = folder / f"discovery-{n}.csv"
-    pd.DataFrame(rows).assign(condition=str(condition)).to_csv(out, index=False)
-    print(out)
+    found = discover(args.sweep, args.where, boxes=args.boxes, density=args.density,
+                     **_options(args))
+    print(found.describe())
+    print(found.table)
     return 0

@@ -109,9 +109,10 @@ def draw_posterior(scenario: Scenario, draws: int, path: Path | None = None
     else:
         rows = rng.choice(n, size=draws, replace=draws > n)
     replicates = scenario.run.replicates
-    experiments, runs = [], []
+    experiments, runs, drawn = [], [], []
     for d, row in enumerate(rows.tolist()):
         values = tuple((c, table[c].iloc[row].item()) for c in names)
+        drawn.append(dict(values))
         for r in range(replicates):
             k = d * replicates + r
             experiments.append(Experiment(f"d{d:05d}-r{r:05d}", k, k, values))
@@ -119,5 +120,5 @@ def draw_posterior(scenario: Scenario, draws: int, path: Path | None = None
     record = {"file": str(path), "rows_available": n, "draws": draws,
               "replicates_per_draw": replicates, "weighted": WEIGHT in table,
               "with_replacement": bool(WEIGHT in table or draws > n),
-              "parameters": names, "runs": runs}
+              "parameters": names, "values": drawn, "runs": runs}
     return PosteriorDraws(experiments, record)

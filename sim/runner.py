@@ -139,7 +139,7 @@ class RunFolder:
     >>> root = Path(tempfile.mkdtemp())
     >>> with claim_run_folder("s", None, root) as run:
     ...     _ = (run.path / "indicators.csv").write_text("x")
-    ...     run.complete()
+    ...     final = run.complete()
     >>> is_complete(run.final)
     True
     """

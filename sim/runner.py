@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,9 @@ from sim.study.posterior import PosteriorDraws
 from sim.study.summary import summarize
 from sim.validation import validation_table
 
+if TYPE_CHECKING:
+    from sim.registry import ImportedPopulation
+
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[np.random.SeedSequence]:
     """One independent seed sequence per replicate (`sim.model.replicate_seed`)."""
@@ -66,7 +69,8 @@ def replicate_seeds(root_seed: int, replicates: int) -> list[np.random.SeedSeque
 
 def run_replicates(scenario: Scenario, workers: int = 1, progress: bool = False,
                    dask: str | None = None, experiments: list[Experiment] | None = None,
-                   work: Path | None = None) -> tuple[pd.DataFrame, list[list[dict]]]:
+                   work: Path | None = None, population: ImportedPopulation | None = None
+                   ) -> tuple[pd.DataFrame, list[list[dict]]]:
     """Run every replicate (or the given experiments, e.g. posterior draws); returns the
     indicator table and each run's fit report.
 
@@ -80,7 +84,8 @@ def run_replicates(scenario: Scenario, workers: int = 1, progress: bool = False,
         if work is None:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hukou-sim-")))
         paths = run_experiments(scenario, experiments, work, workers=workers, dask=dask,
-                                progress=progress, label=scenario.name)
+                                progress=progress, label=scenario.name,
+                                population=population)
         frame = sort_indicators(concat_experiments(paths))
         fits = [read_fit(p) for p in paths]
     return frame, fits
@@ -327,8 +332,12 @@ def package_version() -> str:
 def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool = True,
               lang: str | None = None, extras: Callable[[pd.DataFrame, dict, Path], None]
               | None = None, dask: str | None = None,
-              posterior: PosteriorDraws | None = None) -> dict[str, Any]:
+              posterior: PosteriorDraws | None = None,
+              population: ImportedPopulation | None = None) -> dict[str, Any]:
     """Run the scenario and write its run folder; returns the manifest.
+
+    With ``population`` (a registry extract) the runs start from it: the manifest records
+    its file's name, rows and SHA-256, never its content.
 
     With several runs (replicates, or ``posterior`` draws × replicates) it also writes
     ``indicators_summary.csv`` (`sim.study.summary.summarize`).
@@ -338,7 +347,8 @@ def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool
     experiments = (posterior.experiments if posterior is not None
                    else replicate_experiments(scenario.run.replicates))
     frame, population_fits = run_replicates(scenario, workers=workers, progress=progress,
-                                            dask=dask, experiments=experiments)
+                                            dask=dask, experiments=experiments,
+                                            population=population)
     wall = time.perf_counter() - t0
     frame.to_csv(folder / "indicators.csv", index=False)
     if len(experiments) > 1:
@@ -361,7 +371,9 @@ def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool
         "posterior": None if posterior is None else posterior.record,
         "executor": executor_name(workers, dask),
         "replicates": scenario.run.replicates,
-        "scale": scenario.run.scale,
+        "scale": scenario.run.scale if population is None else population.scale,
+        "population": ({"source": "synthetic (sim.synthesis)"} if population is None
+                       else population.manifest()),
         "start_year": scenario.run.start_year,
         "end_year": scenario.run.end_year,
         "workers": workers,

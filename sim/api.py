@@ -45,7 +45,8 @@ def run(scenario: ScenarioLike, *, seed: int | None = None, replicates: int | No
         scale: float | None = None, start: int | None = None, end: int | None = None,
         overrides: Mapping[str, Any] | None = None, workers: int = 1,
         dask: str | None = None, posterior: int | None = None,
-        posterior_file: str | Path | None = None, progress: bool = False,
+        posterior_file: str | Path | None = None, population: str | Path | None = None,
+        id_key: str | Path | None = None, progress: bool = False,
         lang: str | None = None) -> Results:
     """Run a scenario (all its replicates) and return the `Results` — ``hukou-sim run``
     without writing a folder (``results.to_folder()`` writes it).
@@ -54,7 +55,10 @@ def run(scenario: ScenarioLike, *, seed: int | None = None, replicates: int | No
     dotted name (``{"policy.urban_district.insurance_years": 3}``); the other options are
     those of the command: ``workers`` processes or ``dask`` (``"local"`` or a scheduler's
     ``"tcp://host:port"``), ``posterior`` draws from the calibration's posterior sample
-    (or ``posterior_file``), each run with every replicate. ``progress`` shows a bar.
+    (or ``posterior_file``), each run with every replicate; ``population`` a registry
+    extract to start from (`docs/population_import.md`; validated and pseudonymized with
+    the key ``id_key`` or the default one, `sim.registry.load_population`; ``scale`` does
+    not apply). ``progress`` shows a bar.
 
     >>> res = run("scenarios/reform_2015.toml", scale=0.002, end=2017, replicates=2, seed=3)
     >>> res.indicators.replicate.unique().tolist(), int(res.indicators.year.max())
@@ -67,8 +71,13 @@ def run(scenario: ScenarioLike, *, seed: int | None = None, replicates: int | No
                   start=start, end=end)
     draws = (None if posterior is None else
              draw_posterior(s, posterior, Path(posterior_file) if posterior_file else None))
+    imported = None
+    if population is not None:
+        from sim.registry import load_population
+
+        imported = load_population(Path(population), Path(id_key) if id_key else None)
     frame, manifest = execute(s, workers=workers, progress=progress, lang=lang, dask=dask,
-                              posterior=draws)
+                              posterior=draws, population=imported)
     return Results(frame, manifest)
 
 

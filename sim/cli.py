@@ -5,7 +5,7 @@ an earlier run — is one line on stderr and exit code 2; never a traceback.
 
     hukou-sim run SCENARIO.toml [--out DIR] [--seed N] [--replicates N]
                   [--workers N] [--scale F] [--start Y] [--end Y] [--lang en|zh]
-                  [--money yuan|wan|yi] [--svg] [--quiet]
+                  [--money yuan|wan|yi] [--svg] [--quiet] [--population FILE [--id-key FILE]]
     hukou-sim check SCENARIO.toml [--show] [--verbose]
     hukou-sim compare RUN_DIR RUN_DIR ... [--out DIR] [--lang en|zh] [--force]
                       [--money yuan|wan|yi] [--svg]
@@ -109,15 +109,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         posterior = draw_posterior(scenario, args.posterior, args.posterior_file)
     started = time.perf_counter()
+    population = _population(args)  # validated before any folder is made
     extras = partial(_write_outputs, money=args.money, svg=args.svg, quiet=args.quiet)
     with claim_run_folder(scenario.name, args.out) as run:  # removed unless completed
         r = scenario.run
         draws = "" if posterior is None else f" x {args.posterior} posterior draw(s)"
-        print(f"hukou-sim: running {scenario.name} {r.start_year}-{r.end_year}, scale "
-              f"{r.scale}, {r.replicates} replicate(s){draws}, seed {r.seed} -> {run.final}",
+        source = (f"scale {r.scale}" if population is None else f"population {population.file}"
+                  f" ({population.rows} persons; run.scale does not apply)")
+        print(f"hukou-sim: running {scenario.name} {r.start_year}-{r.end_year}, {source}, "
+              f"{r.replicates} replicate(s){draws}, seed {r.seed} -> {run.final}",
               file=sys.stderr)
         manifest = write_run(scenario, run.path, workers=args.workers, progress=not args.quiet,
-                             lang=args.lang, extras=extras, dask=args.dask, posterior=posterior)
+                             lang=args.lang, extras=extras, dask=args.dask, posterior=posterior,
+                             population=population)
         run.complete()
     _print_validation(manifest)
     wall = time.perf_counter() - started
@@ -125,6 +129,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"hukou-sim: done in {wall:.1f} s (simulation {simulation:.1f} s, writing "
           f"{wall - simulation:.1f} s): {run.final}")
     return 0
+
+
+def _population(args: argparse.Namespace):  # -> ImportedPopulation | None
+    """The registry extract of ``--population``, validated and pseudonymized (every
+    problem reported at once, exit 2), or None."""
+    if args.population is None:
+        if args.id_key is not None:
+            raise UsageError("hukou-sim run: --id-key is only used with --population")
+        return None
+    if args.scale is not None:
+        raise UsageError("hukou-sim run: --scale does not apply with --population (one agent "
+                         "per row of the file)")
+    from sim.registry import PopulationError, load_population
+
+    try:
+        return load_population(args.population, args.id_key, announce=lambda text: print(
+            f"hukou-sim: {text}", file=sys.stderr))
+    except PopulationError as e:
+        raise UsageError(f"hukou-sim: error: {e}") from None
 
 
 def _write_outputs(frame, manifest: dict, folder: Path, money: str = "wan",
@@ -299,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--posterior-file", metavar="FILE",
                      help="posterior sample to draw from (default sim/data/posterior.csv)")
     add_dask_option(run)
+    run.add_argument("--population", type=_folder, metavar="FILE",
+                     help="start from a registry extract (CSV or Parquet, one row per "
+                     "person; docs/population_import.md) instead of the synthetic population")
+    run.add_argument("--id-key", type=_folder, metavar="FILE",
+                     help="key that pseudonymizes ID numbers (default "
+                     "~/.config/hukou-sim/id.key, made on first use)")
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate a scenario file without running it")

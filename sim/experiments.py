@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,9 @@ from tqdm import tqdm
 from sim.model import UrbanizationModel, replicate_seed
 from sim.pipeline.indicators import COLUMNS
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.registry import ImportedPopulation
 
 DASK_LOCAL = "local"
 
@@ -84,15 +87,17 @@ def replicate_experiments(replicates: int) -> list[Experiment]:
 
 
 def simulate(base: Scenario, experiment: Experiment,
-             progress: Callable[[float], None] | None = None
-             ) -> tuple[pd.DataFrame, list[dict]]:
-    """Run one experiment; returns its indicator table and the synthesis fit report.
+             progress: Callable[[float], None] | None = None,
+             population: ImportedPopulation | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """Run one experiment (from ``population``, a registry extract, when given); returns
+    its indicator table and the synthesis fit report.
 
     ``progress(fraction)`` is called after each simulated year with the share done.
     """
     scenario = experiment.scenario(base)
     model = UrbanizationModel(scenario, replicate=experiment.replicate,
-                              seed=replicate_seed(scenario.run.seed, experiment.stream))
+                              seed=replicate_seed(scenario.run.seed, experiment.stream),
+                              population=population)
     first, last = model.year, scenario.run.end_year
     report = None
     if progress is not None and last > first:
@@ -164,7 +169,8 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
-def _local_pool(base: Scenario, todo: list[Experiment], workers: int, window: int
+def _local_pool(base: Scenario, todo: list[Experiment], workers: int, window: int,
+                population: ImportedPopulation | None = None
                 ) -> Iterator[tuple[Experiment, tuple[pd.DataFrame, list[dict]]]]:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
@@ -174,7 +180,7 @@ def _local_pool(base: Scenario, todo: list[Experiment], workers: int, window: in
         try:
             while True:
                 for exp in queue:
-                    pending[pool.submit(simulate, base, exp)] = exp
+                    pending[pool.submit(simulate, base, exp, None, population)] = exp
                     if len(pending) >= window:
                         break
                 if not pending:
@@ -187,7 +193,8 @@ def _local_pool(base: Scenario, todo: list[Experiment], workers: int, window: in
             raise
 
 
-def _dask(base: Scenario, todo: list[Experiment], workers: int, window: int, address: str
+def _dask(base: Scenario, todo: list[Experiment], workers: int, window: int, address: str,
+          population: ImportedPopulation | None = None
           ) -> Iterator[tuple[Experiment, tuple[pd.DataFrame, list[dict]]]]:
     import logging
 
@@ -202,8 +209,9 @@ def _dask(base: Scenario, todo: list[Experiment], workers: int, window: int, add
         client = Client(address, timeout="20s")
     try:
         scenario = client.scatter(base, broadcast=True)
+        imported = None if population is None else client.scatter(population, broadcast=True)
         queue = iter(todo)
-        futures = {client.submit(simulate, scenario, exp, pure=False): exp
+        futures = {client.submit(simulate, scenario, exp, None, imported, pure=False): exp
                    for exp in itertools.islice(queue, window)}
         completed = as_completed(list(futures))
         for future in completed:
@@ -212,7 +220,7 @@ def _dask(base: Scenario, todo: list[Experiment], workers: int, window: int, add
             future.release()
             nxt = next(queue, None)
             if nxt is not None:
-                new = client.submit(simulate, scenario, nxt, pure=False)
+                new = client.submit(simulate, scenario, nxt, None, imported, pure=False)
                 futures[new] = nxt
                 completed.add(new)
             yield exp, result
@@ -231,7 +239,8 @@ def executor_name(workers: int, dask: str | None) -> str:
 
 def run_experiments(base: Scenario, experiments: Sequence[Experiment], work: Path,
                     workers: int = 1, dask: str | None = None, progress: bool = False,
-                    label: str = "runs") -> list[Path]:
+                    label: str = "runs", population: ImportedPopulation | None = None
+                    ) -> list[Path]:
     """Run every experiment not yet stored in ``work``; returns the stored paths in order.
 
     ``workers`` processes (1: in this process) or, with ``dask``, a Dask cluster:
@@ -253,13 +262,14 @@ def run_experiments(base: Scenario, experiments: Sequence[Experiment], work: Pat
         if dask is None and (workers <= 1 or len(todo) <= 1) or not todo:
             for exp in todo:
                 start = bar.n
-                frame, fit = simulate(base, exp, progress=bar.update if progress else None)
+                frame, fit = simulate(base, exp, progress=bar.update if progress else None,
+                                      population=population)
                 store_experiment(work, exp, frame, fit)
                 bar.update(start + 1 - bar.n)
         else:
             window = 2 * max(workers, 1)
-            results = (_dask(base, todo, workers, window, dask) if dask is not None
-                       else _local_pool(base, todo, min(workers, len(todo)), window))
+            results = (_dask(base, todo, workers, window, dask, population) if dask is not None
+                       else _local_pool(base, todo, min(workers, len(todo)), window, population))
             for exp, (frame, fit) in results:
                 store_experiment(work, exp, frame, fit)
                 bar.update(1)

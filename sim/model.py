@@ -19,6 +19,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -45,6 +46,9 @@ from sim.population import State
 from sim.scenario import Scenario
 from sim.synthesis import FitReport, synthesize
 
+if TYPE_CHECKING:
+    from sim.registry import ImportedPopulation
+
 
 def replicate_seed(root_seed: int, stream: int) -> np.random.SeedSequence:
     """The random stream of replicate (or stream number) ``stream`` of a root seed: the
@@ -67,6 +71,8 @@ class UrbanizationModel(mesa.Model):
         this replicate is `replicate_seed` — so ``UrbanizationModel(s, seed=S)`` is
         replicate 0 of ``hukou-sim run --seed S`` — or a `numpy.random.SeedSequence`
         used as it is.
+    population : a registry extract (`sim.registry.load_population`) to start from
+        instead of the synthetic population; ``run.scale`` does not apply to it.
 
     Reading the agents: `persons_frame`, `households_frame` (labels, not codes),
     `behaviour_frame` (intention to settle), `explain` (why a person can or cannot settle
@@ -75,7 +81,8 @@ class UrbanizationModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario, replicate: int = 0,
-                 seed: np.random.SeedSequence | int | None = None) -> None:
+                 seed: np.random.SeedSequence | int | None = None,
+                 population: ImportedPopulation | None = None) -> None:
         seed = scenario.run.seed if seed is None else seed
         if not isinstance(seed, np.random.SeedSequence):
             seed = replicate_seed(seed, replicate)
@@ -85,7 +92,9 @@ class UrbanizationModel(mesa.Model):
         self.areas = load_areas()
         self.state: State
         self.population_fit: FitReport  # how well the synthetic population matches its marginals
-        self.state, self.population_fit = synthesize(scenario.run.scale, self.rng)
+        self.state, self.population_fit = (
+            synthesize(scenario.run.scale, self.rng) if population is None
+            else population.state(self.rng))
         self.datacollector = mesa.DataCollector(tables={"indicators": list(indicators.COLUMNS)})
         self._tracer: Tracer | None = None  # opt-in yearly history (trace_persons)
         self._collect({})

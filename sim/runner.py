@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,10 +58,14 @@ from sim.study.posterior import PosteriorDraws
 from sim.study.summary import summarize
 from sim.validation import validation_table
 
+if TYPE_CHECKING:
+    from sim.registry import ImportedPopulation
+
 
 def run_replicates(scenario: Scenario, workers: int = 1, progress: bool = False,
                    dask: str | None = None, experiments: list[Experiment] | None = None,
-                   work: Path | None = None) -> tuple[pd.DataFrame, list[list[dict]]]:
+                   work: Path | None = None, population: ImportedPopulation | None = None
+                   ) -> tuple[pd.DataFrame, list[list[dict]]]:
     """Run every replicate (or the given experiments, e.g. posterior draws); returns the
     indicator table and each run's fit report.
 
@@ -75,7 +79,8 @@ def run_replicates(scenario: Scenario, workers: int = 1, progress: bool = False,
         if work is None:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hukou-sim-")))
         paths = run_experiments(scenario, experiments, work, workers=workers, dask=dask,
-                                progress=progress, label=scenario.name)
+                                progress=progress, label=scenario.name,
+                                population=population)
         frame = sort_indicators(concat_experiments(paths))
         fits = [read_fit(p) for p in paths]
     return frame, fits
@@ -321,16 +326,22 @@ def package_version() -> str:
 
 def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
             lang: str | None = None, dask: str | None = None,
-            posterior: PosteriorDraws | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+            posterior: PosteriorDraws | None = None,
+            population: ImportedPopulation | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run every replicate of the scenario (or ``posterior`` draws × replicates, on
     ``workers`` processes or ``dask``); returns the indicator table and the manifest
-    (`sim.run` and ``hukou-sim run`` both start here; `write_folder` writes them)."""
+    (`sim.run` and ``hukou-sim run`` both start here; `write_folder` writes them).
+
+    With ``population`` (a registry extract) the runs start from it: the manifest records
+    its file's name, rows and SHA-256, never its content.
+    """
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     experiments = (posterior.experiments if posterior is not None
                    else replicate_experiments(scenario.run.replicates))
     frame, population_fits = run_replicates(scenario, workers=workers, progress=progress,
-                                            dask=dask, experiments=experiments)
+                                            dask=dask, experiments=experiments,
+                                            population=population)
     wall = time.perf_counter() - t0
     validation = validation_table(frame)
     manifest = {
@@ -349,7 +360,9 @@ def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
         "posterior": None if posterior is None else posterior.record,
         "executor": executor_name(workers, dask),
         "replicates": scenario.run.replicates,
-        "scale": scenario.run.scale,
+        "scale": scenario.run.scale if population is None else population.scale,
+        "population": ({"source": "synthetic (sim.synthesis)"} if population is None
+                       else population.manifest()),
         "start_year": scenario.run.start_year,
         "end_year": scenario.run.end_year,
         "workers": workers,
@@ -388,11 +401,12 @@ def write_folder(folder: Path, frame: pd.DataFrame, manifest: dict[str, Any],
 def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool = True,
               lang: str | None = None, extras: Callable[[pd.DataFrame, dict, Path], None]
               | None = None, dask: str | None = None,
-              posterior: PosteriorDraws | None = None) -> dict[str, Any]:
+              posterior: PosteriorDraws | None = None,
+              population: ImportedPopulation | None = None) -> dict[str, Any]:
     """Run the scenario and write its run folder (`execute`, `write_folder`); returns the
     manifest."""
     frame, manifest = execute(scenario, workers=workers, progress=progress, lang=lang,
-                              dask=dask, posterior=posterior)
+                              dask=dask, posterior=posterior, population=population)
     write_folder(folder, frame, manifest, extras)
     return manifest
 

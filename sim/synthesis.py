@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -159,6 +160,28 @@ class FitReport:
         errs = [abs(r["relative_error"]) for r in self.rows
                 if marginal is None or r["marginal"] == marginal]
         return float(max(errs, default=0.0))
+
+
+def setter(table: Persons | Households, given: dict[str, np.ndarray] | None = None
+           ) -> Callable[[str, np.ndarray], None]:
+    """A function that stores drawn values in a column of ``table``, except in the rows
+    where ``given[column]`` is True: an imported registry extract (`sim.registry`) keeps
+    the values it has and gets the synthetic model's draws for the rest, from the same
+    code and in the same order as the synthetic population.
+
+    >>> t = Persons.empty(2)
+    >>> t.age[:] = [30, 5]
+    >>> setter(t, {"age": np.array([True, False])})("age", np.array([40, 50]))
+    >>> t.age.tolist()
+    [30, 50]
+    """
+    given = given or {}
+
+    def put(column: str, values: np.ndarray) -> None:
+        keep = given.get(column)
+        target = getattr(table, column)
+        target[:] = values if keep is None else np.where(keep, target, values)
+    return put
 
 
 def choice_by_group(rng: np.random.Generator, table: np.ndarray,
@@ -462,8 +485,7 @@ def synthesize(scale: float = 1.0, rng: np.random.Generator | None = None,
     households = Households.empty(len(keep_hh))
     households.id[:] = np.arange(len(keep_hh))
     _assign_hukou(persons, p_status, hh_of_person, base, rng)
-    _assign_life_course(persons, p_status, base, p, rng)
-    _assign_households(persons, households, h_status, base, p, rng)
+    assign_attributes(persons, households, p_status, h_status, base, p, rng)
 
     outside_p, outside_h = _registered_outside(base, scale, p, rng, len(persons),
                                                len(households))
@@ -493,7 +515,6 @@ def _expand(order: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndar
 def _assign_hukou(persons: Persons, status: np.ndarray, household: np.ndarray,
                   base: dict, rng: np.random.Generator) -> None:
     areas = load_areas()
-    n = len(persons)
     local = status <= LOCAL_RURAL_AWAY
     persons.hukou_area[:] = np.where(local, persons.area, OUTSIDE)
     away = status == LOCAL_RURAL_AWAY
@@ -508,15 +529,28 @@ def _assign_hukou(persons: Persons, status: np.ndarray, household: np.ndarray,
     migrant_urban = rng.random(household.max() + 1)[household] < urban_share
     persons.hukou_urban[:] = (status == LOCAL_URBAN) | (~local & migrant_urban)
     rural_local = local & ~persons.hukou_urban
-    villages = np.array([base["area"][a]["villages"] for a in areas.ids])
-    first = np.r_[0, np.cumsum(villages)[:-1]]
     hh_village = rng.random(household.max() + 1)[household]
-    ha = np.clip(persons.hukou_area, 0, None)
-    persons.village[:] = np.where(rural_local,
-                                  first[ha] + (hh_village * villages[ha]).astype(int), NONE)
-    persons.residence_years[:] = np.where(
-        status <= LOCAL_RURAL_HOME, persons.age,
-        np.minimum(persons.age, rng.exponential(base["residence"]["mean_years_migrant"], n)))
+    persons.village[:] = np.where(rural_local, village_of(persons.hukou_area, hh_village, base),
+                                  NONE)
+    persons.residence_years[:] = residence_years(status, persons.age, base, rng)
+
+
+def village_of(hukou_area: np.ndarray, draw: np.ndarray, base: dict) -> np.ndarray:
+    """A village (rural collective) of the hukou area for a uniform ``draw`` in [0, 1): the
+    area's ``villages`` of the base data are numbered one after another across areas."""
+    villages = np.array([base["area"][a]["villages"] for a in load_areas().ids])
+    first = np.r_[0, np.cumsum(villages)[:-1]]
+    ha = np.clip(hukou_area, 0, None)
+    return first[ha] + (draw * villages[ha]).astype(int)
+
+
+def residence_years(status: np.ndarray, age: np.ndarray, base: dict,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Years at the present address: a lifetime for Panjin's own urban and home-village
+    people, an exponential draw (at most the age) for everyone who moved."""
+    return np.where(status <= LOCAL_RURAL_HOME, age,
+                    np.minimum(age, rng.exponential(base["residence"]["mean_years_migrant"],
+                                                    len(age))))
 
 
 def _status_group(status: np.ndarray) -> np.ndarray:
@@ -535,9 +569,23 @@ def working_ages(persons: Persons, p: YearParameters) -> tuple[np.ndarray, np.nd
     return (persons.age >= leaves_school) & (persons.age < retirement_age), retirement_age
 
 
+def assign_attributes(persons: Persons, households: Households, status: np.ndarray,
+                      household_status: np.ndarray, base: dict, p: YearParameters,
+                      rng: np.random.Generator, given: dict[str, np.ndarray] | None = None
+                      ) -> None:
+    """Draw education, work, insurance, enterprise, tenure, land rights and income
+    conditionally on status (`STATUSES`), age and sex: the synthetic population's
+    attributes, and the defaults of an imported registry extract (`sim.registry`), which
+    keeps a value wherever ``given[column]`` is True (see `setter`)."""
+    _assign_life_course(persons, status, base, p, rng, given)
+    _assign_households(persons, households, household_status, base, p, rng, given)
+
+
 def _assign_life_course(persons: Persons, status: np.ndarray, base: dict, p: YearParameters,
-                        rng: np.random.Generator) -> None:
+                        rng: np.random.Generator,
+                        given: dict[str, np.ndarray] | None = None) -> None:
     n, age = len(persons), persons.age
+    put = setter(persons, given)
     edu, emp = base["education"], base["employment"]
     starts_school, leaves_school = p.life_course.schooling.ages
     group = _status_group(status)
@@ -548,51 +596,51 @@ def _assign_life_course(persons: Persons, status: np.ndarray, base: dict, p: Yea
     shift = (age < edu["young_shift_below_age"]) & (rng.random(n)
                                                     < edu["young_shift_probability"])
     adult_edu = np.where(shift, ONE_LEVEL_UP[adult_edu], adult_edu)
-    persons.education[:] = np.select([age < edu["junior_completed_age"], age < leaves_school],
-                                     [PRIMARY, JUNIOR], adult_edu)
-    persons.vocational_cert[:] = ((persons.education == TECHNICAL_SCHOOL)
-                                  & (rng.random(n) < edu["vocational_cert_share"]))
+    put("education", np.select([age < edu["junior_completed_age"], age < leaves_school],
+                               [PRIMARY, JUNIOR], adult_edu))
+    put("vocational_cert", (persons.education == TECHNICAL_SCHOOL)
+        & (rng.random(n) < edu["vocational_cert_share"]))
 
     working_age, retirement_age = working_ages(persons, p)
     table = np.array([emp["local_urban"], emp["local_rural_home"], emp["local_rural_away"],
                       emp["migrant"]])
-    persons.employment[:] = np.where(working_age, choice_by_group(rng, table, group), NOT_WORKING)
+    put("employment", np.where(working_age, choice_by_group(rng, table, group), NOT_WORKING))
     employee = persons.employment == EMPLOYED
     contract_p = np.where(group == MIGRANT_LIAONING, emp["labour_contract_migrant"],
                           emp["labour_contract_local"])
-    persons.labour_contract[:] = employee & (rng.random(n) < contract_p)
-    persons.legal_person_employer[:] = employee & (rng.random(n)
-                                                   < emp["legal_person_employer_share"])
+    put("labour_contract", employee & (rng.random(n) < contract_p))
+    put("legal_person_employer", employee & (rng.random(n)
+                                             < emp["legal_person_employer_share"]))
     working = np.isin(persons.employment, (EMPLOYED, SELF_EMPLOYED))
     work_span = np.maximum(age - leaves_school, 0)
-    persons.job_years[:] = np.where(
-        working, np.minimum(rng.exponential(emp["mean_job_years"], n), work_span), 0)
+    put("job_years", np.where(
+        working, np.minimum(rng.exponential(emp["mean_job_years"], n), work_span), 0))
     insured_p = np.where(persons.labour_contract, emp["insured_with_contract"],
                          emp["insured_without_contract"])
-    persons.insured[:] = working & (rng.random(n) < insured_p)
+    put("insured", working & (rng.random(n) < insured_p))
     low, high = base["pension"]["contribution_density"]
     career = np.floor(work_span * rng.uniform(low, high, n))
-    persons.insurance_years[:] = np.where(persons.insured,
-                                          np.maximum(career, persons.job_years), 0)
-    _assign_pensions(persons, group, retirement_age, leaves_school, base["pension"], rng)
+    put("insurance_years", np.where(persons.insured, np.maximum(career, persons.job_years), 0))
+    _assign_pensions(persons, group, retirement_age, leaves_school, base["pension"], rng, put)
     rep = ((persons.employment == SELF_EMPLOYED)
            & (rng.random(n) < emp["enterprise_rep_share_of_self_employed"]))
-    persons.enterprise_rep[:] = rep
-    licensed = rep & (rng.random(n) < emp["licence_and_premises_share"])
-    persons.business_premises[:] = licensed
-    persons.business_licence[:] = licensed
-    persons.tax_years[:] = np.where(
-        licensed, np.minimum(persons.job_years, emp["tax_record_max_years"]), 0)
-    persons.tax_relief[:] = licensed & (rng.random(n) < emp["tax_relief_share"])
-    persons.investment[:] = np.where(
-        rep, rng.lognormal(np.log(emp["investment_median"]), emp["investment_sigma"], n), 0.0)
+    put("enterprise_rep", rep)
+    licensed = persons.enterprise_rep & (rng.random(n) < emp["licence_and_premises_share"])
+    put("business_premises", licensed)
+    put("business_licence", licensed)
+    put("tax_years", np.where(persons.business_licence,
+                              np.minimum(persons.job_years, emp["tax_record_max_years"]), 0))
+    put("tax_relief", persons.business_licence & (rng.random(n) < emp["tax_relief_share"]))
+    put("investment", np.where(persons.enterprise_rep, rng.lognormal(
+        np.log(emp["investment_median"]), emp["investment_sigma"], n), 0.0))
     in_school = (age >= starts_school) & (age < leaves_school)
-    persons.school_years_local[:] = np.where(
-        in_school, np.minimum(age - starts_school, persons.residence_years), 0)
+    put("school_years_local", np.where(
+        in_school, np.minimum(age - starts_school, persons.residence_years), 0))
 
 
 def _assign_pensions(persons: Persons, group: np.ndarray, retirement_age: np.ndarray,
-                     leaves_school: int, pension: dict, rng: np.random.Generator) -> None:
+                     leaves_school: int, pension: dict, rng: np.random.Generator,
+                     put: Callable[[str, np.ndarray], None]) -> None:
     """Retirees (past retirement age, or not working past the early-retirement age): an
     employee pension (职工养老金) for a share by status, with a frozen record of cumulative
     contribution years (累计缴费年限) between the minimum and their working span; the others
@@ -606,37 +654,40 @@ def _assign_pensions(persons: Persons, group: np.ndarray, retirement_age: np.nda
     least = pension["minimum_contribution_years"]
     most = np.maximum(retirement_age - leaves_school, least)
     years = least + np.floor(rng.random(n) * (most - least + 1))
-    persons.employee_pension[:] = pensioner
-    persons.insurance_years[retired] = np.where(pensioner[retired], years[retired], 0)
+    put("employee_pension", pensioner)
+    put("insurance_years", np.where(retired, np.where(persons.employee_pension, years, 0),
+                                    persons.insurance_years))
 
 
 def _assign_households(persons: Persons, households: Households,
                        h_status: np.ndarray, base: dict, p: YearParameters,
-                       rng: np.random.Generator) -> None:
+                       rng: np.random.Generator,
+                       given: dict[str, np.ndarray] | None = None) -> None:
     n_h = len(households)
+    put = setter(households, given)
     ten, land, inc = base["tenure"], base["land"], base["income"]
     group = _status_group(h_status)
     table = np.array([ten["local_urban"], ten["local_rural_home"], ten["local_rural_away"],
                       ten["migrant"]])
-    households.tenure[:] = choice_by_group(rng, table, group)
-    households.landlord_draw[:] = rng.random(n_h)
+    put("tenure", choice_by_group(rng, table, group))
+    put("landlord_draw", rng.random(n_h))
     head = persons.role == HEAD
     rural_hukou = np.zeros(n_h, bool)
     rural_hukou[persons.household[head]] = ~persons.hukou_urban[head]
-    households.contract_land[:] = rural_hukou & (rng.random(n_h) < land["contract_land_rural"])
-    households.homestead[:] = rural_hukou & (rng.random(n_h) < land["homestead_rural"])
-    households.collective_income[:] = rural_hukou & (rng.random(n_h)
-                                                     < land["collective_income_rural"])
+    put("contract_land", rural_hukou & (rng.random(n_h) < land["contract_land_rural"]))
+    put("homestead", rural_hukou & (rng.random(n_h) < land["homestead_rural"]))
+    put("collective_income", rural_hukou & (rng.random(n_h) < land["collective_income_rural"]))
     per_person = np.select([group == LOCAL_URBAN, group == MIGRANT_LIAONING],
                            [inc["urban_per_person"], inc["migrant_per_person"]],
                            inc["rural_per_person"])
     size = np.bincount(persons.household, minlength=n_h)
     noise = rng.lognormal(-inc["sigma"] ** 2 / 2, inc["sigma"], n_h)
-    households.income[:] = per_person * size * noise
+    put("income", per_person * size * noise)
     # dormitory dwellers are employees (their employer houses them)
     dorm = households.tenure[persons.household] == DORMITORY
-    persons.employment[dorm & (persons.employment == NOT_WORKING)
-                       & working_ages(persons, p)[0]] = EMPLOYED
+    setter(persons, given)("employment", np.where(
+        dorm & (persons.employment == NOT_WORKING) & working_ages(persons, p)[0], EMPLOYED,
+        persons.employment))
 
 
 def _registered_outside(base: dict, scale: float, p: YearParameters, rng: np.random.Generator,
@@ -660,11 +711,8 @@ def _registered_outside(base: dict, scale: float, p: YearParameters, rng: np.ran
                                both_sexes_survivorship(base, p.demography))
     out.age[:] = _draw_ages(rng, ages, n, p.life_course.schooling.ages[1])
     out.sex[:] = rng.random(n) < base["age"]["male_share"]
-    villages = np.array([base["area"][a]["villages"] for a in areas.ids])
-    first = np.r_[0, np.cumsum(villages)[:-1]]
-    ha = out.hukou_area
     out.village[:] = np.where(out.hukou_urban, NONE,
-                              first[ha] + (rng.random(n) * villages[ha]).astype(int))
+                              village_of(out.hukou_area, rng.random(n), base))
     # they lived like Panjin's own rural people in town before they left
     _assign_life_course(out, np.full(n, LOCAL_RURAL_AWAY), base, p, rng)
     h = Households.empty(n)

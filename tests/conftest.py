@@ -31,9 +31,9 @@ def simulated(monkeypatch) -> list[str]:
     keys: list[str] = []
     real = sim.experiments.simulate
 
-    def spy(base, experiment, progress=None):
+    def spy(base, experiment, progress=None, **options):
         keys.append(experiment.key)
-        return real(base, experiment, progress)
+        return real(base, experiment, progress, **options)
 
     monkeypatch.setattr(sim.experiments, "simulate", spy)
     return keys

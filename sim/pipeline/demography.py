@@ -92,7 +92,14 @@ def _life_expectancy(level: float, rates: tuple[float, ...], first_age: int,
 
 @lru_cache(maxsize=64)
 def _level(e0: float, rates: tuple[float, ...], first_age: int, infant: float) -> float:
-    return brentq(lambda k: _life_expectancy(k, rates, first_age, infant) - e0, 1e-3, 50.0)
+    """The level solved by root-finding; the upper end of the bracket grows tenfold until
+    it brackets the root (a pattern of very low rates needs a large factor)."""
+    def gap(k: float) -> float:
+        return _life_expectancy(k, rates, first_age, infant) - e0
+    high = 50.0
+    while gap(high) > 0 and high < 1e15:  # noqa: PLR2004 - far beyond any real pattern
+        high *= 10
+    return brentq(gap, 1e-3, high)
 
 
 def mortality_level(sex: int, d: Any) -> float:

@@ -330,3 +330,20 @@ def test_scale_and_key_options_need_their_partner(extracts, capsys):
     assert main(["run", scenario, "--population", str(extracts["good"]), "--scale",
                  "0.1"]) == 2
     assert "does not apply" in capsys.readouterr().err
+
+
+def test_python_run_from_an_extract_is_the_command_line_run(extracts, tmp_path, key_home,
+                                                            monkeypatch):
+    """``sim.run(..., population=F)`` gives the indicators ``run --population F`` writes."""
+    import sim
+
+    monkeypatch.setattr("sim.cli._write_outputs", lambda *a, **k: None)  # charts: not compared
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY, encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["run", str(scenario), "--population", str(extracts["good"]), "--out",
+                 str(out), "--quiet"]) == 0
+    res = sim.run(scenario, population=extracts["good"])
+    assert res.manifest["population"]["rows"] == PERSONS and key_home.exists()
+    folder = res.to_folder(tmp_path / "api")
+    assert (folder / "indicators.csv").read_bytes() == (out / "indicators.csv").read_bytes()

@@ -189,8 +189,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.output.compare import CompareError, compare_runs
     from sim.runner import read_manifest
 
-    for d in args.runs:  # only complete runs, with a readable manifest
+    seen: dict[Path, str] = {}
+    for d in args.runs:  # only complete runs, with a readable manifest, each once
         read_manifest(Path(d))
+        same = seen.setdefault(Path(d).resolve(), d)
+        if same != d or args.runs.count(d) > 1:
+            raise UsageError(f"hukou-sim compare: {d} and {same} are the same run folder; "
+                             "compare different runs")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"hukou-sim compare: --out {args.out}: exists and is not a folder")
     try:

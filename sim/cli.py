@@ -27,9 +27,13 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.study.commands import StudyError, add_dask_option, add_study_commands
+
+if TYPE_CHECKING:
+    from sim.registry import ImportedPopulation
 
 EXIT_USAGE = 2
 
@@ -130,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _population(args: argparse.Namespace):  # -> ImportedPopulation | None
+def _population(args: argparse.Namespace) -> ImportedPopulation | None:
     """The registry extract of ``--population``, validated and pseudonymized (every
     problem reported at once, exit 2), or None."""
     if args.population is None:

@@ -27,10 +27,14 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.study import StudyError
 from sim.study.commands import add_dask_option, add_study_commands
+
+if TYPE_CHECKING:
+    from sim.registry import ImportedPopulation
 
 EXIT_USAGE = 2
 
@@ -131,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _population(args: argparse.Namespace):  # -> ImportedPopulation | None
+def _population(args: argparse.Namespace) -> ImportedPopulation | None:
     """The registry extract of ``--population``, validated and pseudonymized (every
     problem reported at once, exit 2), or None."""
     if args.population is None:
@@ -190,8 +194,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.output.compare import CompareError, compare_runs
     from sim.runner import read_manifest
 
-    for d in args.runs:  # only complete runs, with a readable manifest
+    seen: dict[Path, str] = {}
+    for d in args.runs:  # only complete runs, with a readable manifest, each once
         read_manifest(Path(d))
+        same = seen.setdefault(Path(d).resolve(), d)
+        if same != d or args.runs.count(d) > 1:
+            raise UsageError(f"hukou-sim compare: {d} and {same} are the same run folder; "
+                             "compare different runs")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"hukou-sim compare: --out {args.out}: exists and is not a folder")
     try:

@@ -415,7 +415,8 @@ class HouseholdGroups:
         """Largest member value; ``empty`` for a household without (such) members."""
         index, values = self._select(values, role)
         out = np.full(self.n, empty, np.result_type(values, np.asarray(empty)))
-        np.maximum.at(out, index, values)
+        # values in the output's dtype: ufunc.at is 20x slower when it must cast each one
+        np.maximum.at(out, index, values.astype(out.dtype, copy=False))
         return out
 
     def min(self, values: np.ndarray, role: int | None = None, empty: float = np.inf

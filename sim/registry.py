@@ -470,8 +470,9 @@ def _parse_field(c: _Checker, f: Field, text: pd.Series, has: np.ndarray) -> dic
     return {"value": number.to_numpy(), "ok": has & ~bad}
 
 
-def _ok(parsed: dict, name: str) -> np.ndarray:
-    return parsed[name]["ok"] if name in parsed else np.zeros(0, bool)
+def _ok(parsed: dict, name: str, n: int) -> np.ndarray:
+    """Rows where field ``name`` holds a valid value (none when the column is absent)."""
+    return parsed[name]["ok"] if name in parsed else np.zeros(n, bool)
 
 
 def _check_ids(c: _Checker, parsed: dict) -> None:
@@ -528,8 +529,7 @@ def _check_people(c: _Checker, parsed: dict) -> None:
         c.rows(stranger, "residence_area", "outside, with a hukou outside too: the person "
                "is not part of Panjin's population")
         inside = home["ok"] & (home["value"] < n_areas)
-        place_given = _ok(parsed, "residence_place") if "residence_place" in parsed else \
-            np.zeros(len(c.frame), bool)
+        place_given = _ok(parsed, "residence_place", len(c.frame))
         c.rows(inside & ~c.present("residence_place").to_numpy(), "residence_place",
                "missing: required for a person living in Panjin; allowed: "
                + ", ".join(PLACES))
@@ -700,7 +700,9 @@ def _model_columns(parsed: dict, base_year: int, n_villages: int
     n = len(parsed["id_number"]["value"])
     cols: dict[str, np.ndarray] = {}
     given: dict[str, np.ndarray] = {}
-    area = lambda v: np.where(v == n_areas, OUTSIDE, v)  # noqa: E731
+
+    def area(code: np.ndarray) -> np.ndarray:  # the code after the areas means outside
+        return np.where(code == n_areas, OUTSIDE, code)
     cols["age"] = parsed["age"]
     cols["sex"] = parsed["sex"]["value"]
     cols["role"] = parsed["relation"]["value"]
@@ -749,7 +751,7 @@ def _model_columns(parsed: dict, base_year: int, n_villages: int
 
 
 def load_population(path: Path, key_file: Path | None = None,
-                    announce: Any = None) -> ImportedPopulation:
+                    announce: Callable[[str], None] | None = None) -> ImportedPopulation:
     """Read, validate and pseudonymize a registry extract; a `PopulationError` lists every
     problem. The key (``key_file``, or the default one, generated on first use) is only
     read once the file is valid, so a refused file creates nothing. ``announce(text)``

@@ -155,9 +155,11 @@ class RunFolder:
 
     def complete(self) -> Path:
         """Write the completion marker and move the folder into place; returns its path."""
-        files = sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
-                       if p.is_file())
-        marker = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
+        written = sorted((p.relative_to(self.path).as_posix(), p.stat().st_size)
+                         for p in self.path.rglob("*") if p.is_file())
+        marker = {"finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                  "files": [name for name, _ in written],
+                  "sizes": dict(written)}  # a file cut short or removed later is noticed
         _write_durably(self.path / COMPLETE_MARKER, json.dumps(marker, indent=2))
         # no interruption between the rename and knowing it happened
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -283,6 +285,24 @@ def is_complete(folder: Path) -> bool:
     return (folder / COMPLETE_MARKER).is_file()
 
 
+def _check_sizes(folder: Path) -> None:
+    """Every file the completion marker lists still has the size the run wrote (markers
+    of older runs without sizes are taken as they are)."""
+    try:
+        sizes = json.loads((folder / COMPLETE_MARKER).read_text(encoding="utf-8")).get("sizes")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        raise RunFolderError(f"{folder / COMPLETE_MARKER}: unreadable completion marker; "
+                             "the folder is not a complete run") from None
+    for name, size in (sizes or {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise RunFolderError(f"{folder}: not a complete run: {name} is missing")
+        if path.stat().st_size != size:
+            raise RunFolderError(f"{folder}: not a complete run: {name} has "
+                                 f"{path.stat().st_size} bytes, the run wrote {size} (cut short "
+                                 "or changed since)")
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of a finished run folder; a folder that is not one is a `RunFolderError`
     naming what is wrong (no folder, not finished, manifest unreadable or not an object)."""
@@ -304,6 +324,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise RunFolderError(f"{path}: the manifest must be a JSON object, got "
                              f"{type(manifest).__name__}")
+    _check_sizes(folder)
     return manifest
 
 

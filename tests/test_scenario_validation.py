@@ -54,6 +54,13 @@ REFUSED = [
      "policy.urban_district.insurance_years", "dated key 2016.5 is not a year"),
     ("[policy.urban_district]\ninsurance_years = {2010 = 2}",
      "policy.urban_district.insurance_years.2010", "before the model's first year 2015"),
+    # found by the property test below: lists the model indexes or takes logarithms of
+    ("[behaviour.intention]\nschool_years_by_education = [9.0, 9.0, 9.0, 9.0, 9.0]",
+     "behaviour.intention.school_years_by_education", "one value per education"),
+    ("[demography.mortality]\nrates_female = [0.0, 1.0]", "demography.mortality.rates_female[0]",
+     "out of range; allowed: 1e-06 <= value"),
+    ("[demography.partnering]\nrate_male = []", "demography.partnering.rate_male",
+     "at least 1 value, got 0"),
 ]
 
 

@@ -70,21 +70,35 @@ def logistic(u: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-u))
 
 
-def hukou_gain(state: State, p: YearParameters) -> np.ndarray:
-    """Per person: the household's mean share of services it would gain with urban hukou."""
+def hukou_gain(state: State, p: YearParameters, rows: np.ndarray | None = None) -> np.ndarray:
+    """Per person in ``rows`` (default all): the household's mean share of services it
+    would gain with urban hukou.
+
+    Only the members of the households of ``rows`` are evaluated (settlement asks for the
+    candidate applicants only).
+    """
     persons = state.persons
+    household = persons.household
+    members = None
+    if rows is not None:
+        wanted = np.zeros(len(state.households), bool)
+        wanted[household[rows]] = True
+        members = np.flatnonzero(wanted[household])
     now = services.status_of(state)
     urban = np.full(len(persons), services.LOCAL_URBAN, np.int8)
     conditions = services.permit_conditions_met(state, p)
-    gained = np.zeros(len(persons))
-    possible = np.zeros(len(persons))
+    size = len(persons) if members is None else len(members)
+    gained, possible = np.zeros(size), np.zeros(size)
     for s in services.SERVICES:
-        as_urban = services.entitled(state, p, s, urban, conditions)
-        gained += as_urban & ~services.entitled(state, p, s, now, conditions)
+        as_urban = services.entitled(state, p, s, urban, conditions, members)
+        gained += as_urban & ~services.entitled(state, p, s, now, conditions, members)
         possible += as_urban
-    share = np.divide(gained, possible, out=np.zeros_like(gained), where=possible > 0)
+    share = np.zeros(len(persons))
+    share[slice(None) if members is None else members] = np.divide(
+        gained, possible, out=np.zeros_like(gained), where=possible > 0)
     groups = state.by_household
-    return groups.project(groups.mean(share))
+    mean = groups.mean(share)
+    return mean[household if rows is None else household[rows]]
 
 
 def peer_share(state: State) -> np.ndarray:
@@ -149,7 +163,7 @@ def probability(state: State, p: YearParameters, rows: np.ndarray | None = None)
          + b.labour_contract * persons.labour_contract[rows]
          * (1 - b.homestead_contract_damping * homestead)
          + b.school_children * children[hh]
-         + b.hukou_gain * hukou_gain(state, p)[rows]
+         + b.hukou_gain * hukou_gain(state, p, rows)
          + b.peers * peer_share(state)[rows])
     prob = logistic(u) * (1 - b.homestead_effect * homestead)
     if not p.policy.land_rights_kept_on_settling:

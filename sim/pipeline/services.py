@@ -29,7 +29,7 @@ are aged ``ages[0] <= age < ages[-1]``), ``unit_cost`` (yuan per user per year,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -127,20 +127,27 @@ def _check_names(names: Sequence[str], where: str) -> None:
         raise ValueError(f"{where}: unknown service(s) {bad}; valid: {', '.join(SERVICES)}")
 
 
+def _of(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """``values`` of the persons ``rows`` (all persons when None, without a copy)."""
+    return values if rows is None else values[rows]
+
+
 def entitled(state: State, p: YearParameters, service: str, status: np.ndarray | None = None,
-             conditions: np.ndarray | None = None) -> np.ndarray:
+             conditions: np.ndarray | None = None, rows: np.ndarray | None = None
+             ) -> np.ndarray:
     """Per person: may this person use ``service`` under ``status`` (default: actual)?
 
     One function for the actual and the counterfactual status vector; ``conditions``
-    (`permit_conditions_met`) may be passed in to save recomputing it.
+    (`permit_conditions_met`) may be passed in to save recomputing it. ``status`` and
+    ``conditions`` have one value per person; ``rows`` (person rows) evaluates only those
+    persons, where only a few can differ (the counterfactual, a household's gain).
     """
     _check_names([service], "entitled")
     t = state.persons
-    if status is None:
-        status = status_of(state)
+    status = _of(status_of(state) if status is None else status, rows)
     group = getattr(p.services, service)
     if "enabled" in group and not group.enabled:
-        return np.zeros(len(t), dtype=bool)
+        return np.zeros(len(status), dtype=bool)
     ent = p.services.entitlement
     rp = p.policy.residence_permit
     for where, names in (("services.entitlement.local_urban", ent.local_urban),
@@ -150,26 +157,30 @@ def entitled(state: State, p: YearParameters, service: str, status: np.ndarray |
                          ("policy.residence_permit.conditional_services",
                           rp.conditional_services)):
         _check_names(names, where)
-    out = np.zeros(len(t), dtype=bool)
-    out |= (status == LOCAL_URBAN) & (service in ent.local_urban)
-    out |= (status == LOCAL_RURAL) & (service in ent.local_rural)
-    out |= (status == NO_PERMIT) & (service in ent.no_permit)
+    # entitled outright, by status (one lookup instead of a comparison per status)
+    outright = np.zeros(len(STATUSES), dtype=bool)
+    outright[[LOCAL_URBAN, LOCAL_RURAL, NO_PERMIT, PERMIT]] = (
+        service in ent.local_urban, service in ent.local_rural, service in ent.no_permit,
+        service in rp.immediate_services)
+    out = outright[status]
     holder = status == PERMIT
-    if service in rp.immediate_services:
-        out |= holder
-    elif service in rp.conditional_services:
+    if service in rp.conditional_services and service not in rp.immediate_services:
         if conditions is None:
             conditions = permit_conditions_met(state, p)
-        out |= holder & conditions
+        out |= holder & _of(conditions, rows)
     if service == "senior_secondary":  # 中考/高考 after years of local schooling (十一, 十三)
-        out |= holder & (t.school_years_local >= rp.exam_schooling_years)
-    return out & (t.area != OUTSIDE)
+        out |= holder & (_of(t.school_years_local, rows) >= rp.exam_schooling_years)
+    return out & (_of(t.area, rows) != OUTSIDE)
 
 
-def rural_standard(state: State, status: np.ndarray) -> np.ndarray:
+def rural_standard(state: State, status: np.ndarray, rows: np.ndarray | None = None
+                   ) -> np.ndarray:
     """Whose benefits follow the rural standard: rural hukou holders, and non-locals
-    living in a village (assistance follows the place of residence)."""
-    return (status == LOCAL_RURAL) | ((status >= PERMIT) & (state.persons.place == VILLAGE))
+    living in a village (assistance follows the place of residence). ``status`` has one
+    value per person; ``rows`` as in `entitled`."""
+    status = _of(status, rows)
+    return (status == LOCAL_RURAL) | ((status >= PERMIT)
+                                      & (_of(state.persons.place, rows) == VILLAGE))
 
 
 # Status-independent conditions of use beyond age (who is a user if entitled).
@@ -258,18 +269,19 @@ def service_base(state: State, p: YearParameters, service: str) -> tuple[np.ndar
 
 def use_and_unit_cost(state: State, p: YearParameters, service: str, status: np.ndarray,
                       conditions: np.ndarray | None = None,
-                      base: tuple[np.ndarray, ...] | None = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      base: tuple[np.ndarray, ...] | None = None,
+                      rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per person: expected users (0..1, zero if not entitled) and yuan per user this year.
 
     ``base`` (`service_base`) may be passed in when the same service is evaluated
-    under several status vectors.
+    under several status vectors; ``rows`` as in `entitled`.
     """
     possible, take_up, take_up_rural, unit, unit_rural = (
         base if base is not None else service_base(state, p, service))
-    use = entitled(state, p, service, status, conditions) & possible
-    rural = rural_standard(state, status)
-    return use * np.where(rural, take_up_rural, take_up), np.where(rural, unit_rural, unit)
+    use = entitled(state, p, service, status, conditions, rows) & _of(possible, rows)
+    rural = rural_standard(state, status, rows)
+    return (use * np.where(rural, take_up_rural, take_up),
+            np.where(rural, _of(unit_rural, rows), _of(unit, rows)))
 
 
 def payer_shares(p: YearParameters, service: str) -> np.ndarray:
@@ -284,38 +296,47 @@ def payer_shares(p: YearParameters, service: str) -> np.ndarray:
 def costs_by_service(state: State, p: YearParameters, status: np.ndarray | None = None
                      ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Users and cost (yuan) per area for every service under ``status``."""
-    return _costs(state, p, [status_of(state) if status is None else status])[0]
+    status = status_of(state) if status is None else status
+    return {service: (users, cost) for service, users, cost, _ in _costs(state, p, status)}
 
 
-def _costs(state: State, p: YearParameters, statuses: list[np.ndarray]
-           ) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """`costs_by_service` under several status vectors, sharing the status-free work."""
+def _costs(state: State, p: YearParameters, status: np.ndarray,
+           counterfactual: np.ndarray | None = None
+           ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per service: users and cost (yuan) per area under ``status``, and how much more that
+    cost is than under the ``counterfactual`` status (zeros without one).
+
+    The difference is summed over the persons whose status differs only: the others'
+    cost is the same under both.
+    """
     t = state.persons
     n = len(load_areas())
     w = t.weight.astype(float)
     index = area_index(t.area, n)
     conditions = permit_conditions_met(state, p)
-    out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in statuses]
+    counterfactual = status if counterfactual is None else counterfactual
+    changed = np.flatnonzero(status != counterfactual)
     for service in SERVICES:
         base = service_base(state, p, service)
-        for result, status in zip(out, statuses, strict=True):
-            use, unit = use_and_unit_cost(state, p, service, status, conditions, base)
-            users = use * w
-            result[service] = (sum_by_area(index, users, n), sum_by_area(index, users * unit, n))
-    return out
+        use, unit = use_and_unit_cost(state, p, service, status, conditions, base)
+        users = use * w
+        cost = users * unit
+        use_before, unit_before = use_and_unit_cost(state, p, service, counterfactual,
+                                                    conditions, base, changed)
+        extra = cost[changed] - use_before * w[changed] * unit_before
+        yield (service, sum_by_area(index, users, n), sum_by_area(index, cost, n),
+               sum_by_area(index[changed], extra, n))
 
 
 def step(state: State, p: YearParameters, rng: np.random.Generator | None = None) -> Flows:
     """This year's service users, cost by service and payer, and the incremental cost
     of citizenization by service and payer (actual minus counterfactual status)."""
-    actual, before = _costs(state, p, [status_of(state), counterfactual_status(state)])
     n = len(load_areas())
     flows: Flows = {}
     by_payer = np.zeros((len(PAYERS), n))
     extra_by_payer = np.zeros((len(PAYERS), n))
-    for service in SERVICES:
-        users, cost = actual[service]
-        extra = cost - before[service][1]
+    for service, users, cost, extra in _costs(state, p, status_of(state),
+                                              counterfactual_status(state)):
         shares = payer_shares(p, service)
         flows["service_users", service] = users
         flows["public_service_cost", service] = cost

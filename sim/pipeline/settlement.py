@@ -118,8 +118,13 @@ def registration_place(state: State, p: YearParameters, channel: np.ndarray) -> 
         [OWN_HOME, RENTED_HOME, COMMUNITY_COLLECTIVE, EMPLOYER_COLLECTIVE, RELATIVE],
         EMPLOYER_COLLECTIVE)
     local_urban = persons.hukou_urban & (persons.hukou_area == persons.area)
-    key = persons.household.astype(np.int64) * 256 + persons.area + 1  # household and area
-    has_urban_relative = np.isin(key, key[local_urban])
+    # which (household, area) pairs hold a local urban hukou: a dense table, O(persons)
+    # where np.isin would sort every key
+    width = int(persons.area.max(initial=0)) + 2
+    key = persons.household.astype(np.int64) * width + persons.area + 1
+    urban_here = np.zeros(len(state.households) * width, bool)
+    urban_here[key[local_urban]] = True
+    has_urban_relative = urban_here[key]
     talent_place = np.select([has_urban_relative, tenure == DORMITORY],
                              [RELATIVE, EMPLOYER_COLLECTIVE], TALENT_CENTRE)
     in_town = np.isin(persons.place, URBAN_PLACES)

@@ -39,20 +39,26 @@ class Params:
         except KeyError:
             raise AttributeError(self._missing(key)) from None
 
-    def __getitem__(self, key: str) -> Any:
+    def _walk(self, key: str) -> tuple[bool, Any, str]:
+        """Follow a dotted path: ``(True, value, "")``, or ``(False, node, part)`` where
+        ``node`` lacks ``part``."""
         node: Any = self
         for part in key.split("."):
             if not isinstance(node, Params) or part not in node._data:
-                raise KeyError(node._missing(part) if isinstance(node, Params) else key)
+                return False, node, part
             node = node._data[part]
+        return True, node, ""
+
+    def __getitem__(self, key: str) -> Any:
+        found, node, part = self._walk(key)
+        if not found:
+            raise KeyError(node._missing(part) if isinstance(node, Params) else key)
         return node
 
     def __contains__(self, key: object) -> bool:
-        try:
-            self[key]  # type: ignore[index]
-        except (KeyError, AttributeError, TypeError):
-            return False
-        return True
+        # no error message built for a missing key: the services ask ``"x" in group`` for
+        # optional parameters every year, and the message's nearest-name search is slow
+        return isinstance(key, str) and self._walk(key)[0]
 
     def __iter__(self):
         return iter(self._data)

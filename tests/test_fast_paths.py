@@ -1,0 +1,90 @@
+"""The speed-ups evaluate fewer persons or use other numpy routines; each must equal the
+plain computation it replaces, on a synthetic population where every case occurs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.pipeline import intention, services
+from sim.population import HouseholdGroups, Persons
+from sim.scenario import load_defaults
+from sim.synthesis import _ipu, synthesize
+
+
+@pytest.fixture(scope="module")
+def world():
+    state, _ = synthesize(0.005, np.random.default_rng(11))
+    rng = np.random.default_rng(12)
+    t = state.persons
+    t.permit[:] = (t.hukou_area < 0) & (rng.random(len(t)) < 0.5)  # holders and not
+    t.school_years_local[:] = rng.integers(0, 6, len(t))
+    state.year = 2018
+    return state, load_defaults().at(2018), rng
+
+
+def test_entitlement_and_cost_of_some_rows_equal_those_rows_of_all(world):
+    state, p, rng = world
+    status = rng.integers(0, len(services.STATUSES), len(state.persons)).astype(np.int8)
+    rows = np.flatnonzero(rng.random(len(state.persons)) < 0.3)
+    conditions = services.permit_conditions_met(state, p)
+    for service in services.SERVICES:
+        whole = services.entitled(state, p, service, status, conditions)
+        assert np.array_equal(services.entitled(state, p, service, status, conditions, rows),
+                              whole[rows]), service
+        use, unit = services.use_and_unit_cost(state, p, service, status, conditions)
+        use_r, unit_r = services.use_and_unit_cost(state, p, service, status, conditions,
+                                                   rows=rows)
+        assert np.array_equal(use_r, use[rows]) and np.array_equal(unit_r, unit[rows])
+
+
+def test_incremental_cost_summed_over_changed_persons_equals_the_difference(world):
+    state, p, rng = world
+    actual = services.status_of(state)
+    before = actual.copy()
+    moved = rng.random(len(before)) < 0.2
+    before[moved] = rng.integers(0, len(services.STATUSES), moved.sum())
+    flows = services.step(state, p)
+    now, then = (services.costs_by_service(state, p, s) for s in (actual, before))
+    assert any(flows["incremental_cost", s].any() for s in services.SERVICES)
+    for s in services.SERVICES:
+        np.testing.assert_allclose(flows["public_service_cost", s], now[s][1], rtol=1e-12)
+    fast = {service: extra for service, _, _, extra in services._costs(state, p, actual, before)}
+    for s in services.SERVICES:
+        np.testing.assert_allclose(fast[s], now[s][1] - then[s][1], rtol=1e-9, atol=1e-6)
+
+
+def test_hukou_gain_of_candidates_equals_their_rows_of_everyone(world):
+    state, p, rng = world
+    rows = np.flatnonzero(rng.random(len(state.persons)) < 0.1)
+    assert np.array_equal(intention.hukou_gain(state, p, rows),
+                          intention.hukou_gain(state, p)[rows])
+
+
+def test_household_max_and_min_in_another_dtype_than_the_values():
+    persons = Persons.empty(5)
+    persons.household[:] = [0, 0, 1, 2, 2]
+    groups = HouseholdGroups(persons, 4)
+    values = np.array([3, 7, -2, 5, 1], np.int16)
+    assert groups.max(values, empty=0).tolist() == [7, 0, 5, 0]
+    assert groups.min(values, empty=np.iinfo(np.int16).max).tolist() == [3, -2, 1, 32767]
+
+
+def test_ipu_over_kinds_of_household_equals_ipu_over_households():
+    """The plain algorithm (every household its own row) gives the same weights."""
+    rng = np.random.default_rng(5)
+    n = 400
+    group, sizes = rng.integers(0, 6, n), rng.integers(1, 5, n)
+    person_household = np.repeat(np.arange(n), sizes)
+    age = rng.integers(0, 90, len(person_household))
+    targets = [(age < 18, 300.0), (age >= 60, 150.0)]
+    group_targets = np.bincount(group, weights=sizes * 1.3, minlength=6)
+    w = np.ones(n)
+    counts = [np.bincount(person_household[m], minlength=n) for m, _ in targets]
+    for _ in range(200):
+        achieved = np.bincount(group, weights=w * sizes, minlength=6)
+        w *= np.divide(group_targets, achieved, out=np.ones(6), where=achieved > 0)[group]
+        for (_, target), inc in zip(targets, counts, strict=True):
+            w[inc > 0] *= target / (inc @ w)
+    np.testing.assert_allclose(_ipu(group, group_targets, sizes, person_household, targets,
+                                    tolerance=0.0), w, rtol=1e-9)

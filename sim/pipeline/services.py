@@ -49,6 +49,7 @@ from sim.population import (
     PERMIT,
     RENT,
     SPOUSE,
+    STATUSES,
     URBAN_PLACES,
     VILLAGE,
     State,

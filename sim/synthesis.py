@@ -417,17 +417,24 @@ def _ipu(household_group: np.ndarray, group_targets: np.ndarray, sizes: np.ndarr
     group, persons = kinds[0], kinds[1] * multiplicity.astype(float)
     incidence = kinds[2:] * multiplicity.astype(float)  # persons counted, all alike households
     touched = [np.flatnonzero(inc) for inc in incidence]
+    counted = [inc[rows] for inc, rows in zip(incidence, touched, strict=True)]
     goals = np.array([t for _, t in person_targets])
     ok = group_targets > 0
     w = np.ones(len(group))
+
+    def counts_now() -> np.ndarray:
+        # sums, not matrix products: a threaded BLAS spends ten times the CPU on these
+        # short products on a busy machine (measured at scale 0.1: 9 s against 1.2 s)
+        return np.array([(c * w[rows]).sum() for c, rows in zip(counted, touched, strict=True)])
+
     achieved = np.bincount(group, weights=w * persons, minlength=len(group_targets))
     for _ in range(max_iterations):
         factor = np.divide(group_targets, achieved, out=np.ones_like(achieved),
                            where=achieved > 0)
         w *= factor[group]
-        for (_, target), inc, rows in zip(person_targets, incidence, touched, strict=True):
-            w[rows] *= target / (inc @ w)
-        worst_person = np.max(np.abs(incidence @ w / goals - 1))
+        for (_, target), c, rows in zip(person_targets, counted, touched, strict=True):
+            w[rows] *= target / (c * w[rows]).sum()
+        worst_person = np.max(np.abs(counts_now() / goals - 1))
         achieved = np.bincount(group, weights=w * persons, minlength=len(group_targets))
         worst_group = np.max(np.abs(achieved[ok] / group_targets[ok] - 1))
         if max(worst_person, worst_group) < tolerance:

@@ -393,6 +393,28 @@ def _spouse_ages(head_age: np.ndarray, head_sex: np.ndarray, hh_conf: dict, olde
     return np.round(draw).astype(int)
 
 
+def _distinct_columns(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(table, axis=1, return_inverse=True, return_counts=True)`` for a table of
+    small non-negative integers, in lexicographic order of the columns.
+
+    Each column is read as one number in mixed radix (first row most significant), ranked
+    again whenever the next digit could overflow int64: a 1-D unique, where ``axis=1``
+    sorts the columns as raw bytes (9 s of the 13 s of IPU for the whole city).
+    """
+    key = np.zeros(table.shape[1], np.int64)
+    bound = 1
+    for row in table:
+        base = int(row.max(initial=0)) + 1
+        if bound * base >= 2**62:
+            ranks, key = np.unique(key, return_inverse=True)
+            bound = len(ranks)
+        key = key * base + row
+        bound *= base
+    _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    return table[:, first], inverse, counts
+
+
 def _ipu(household_group: np.ndarray, group_targets: np.ndarray, sizes: np.ndarray,
          person_household: np.ndarray, person_targets: list[tuple[np.ndarray, float]],
          max_iterations: int = 200, tolerance: float = 1e-4) -> np.ndarray:
@@ -411,9 +433,7 @@ def _ipu(household_group: np.ndarray, group_targets: np.ndarray, sizes: np.ndarr
     n = len(household_group)
     counts = np.stack([np.bincount(person_household[mask], minlength=n)
                        for mask, _ in person_targets])
-    kinds, kind_of, multiplicity = np.unique(
-        np.vstack([household_group, sizes, counts]), axis=1, return_inverse=True,
-        return_counts=True)
+    kinds, kind_of, multiplicity = _distinct_columns(np.vstack([household_group, sizes, counts]))
     group, persons = kinds[0], kinds[1] * multiplicity.astype(float)
     incidence = kinds[2:] * multiplicity.astype(float)  # persons counted, all alike households
     touched = [np.flatnonzero(inc) for inc in incidence]

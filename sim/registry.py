@@ -348,7 +348,7 @@ def _shown(value: str) -> str:
     """A bad value quoted in a message, unless it could be personal (long, or a run of
     digits such as an ID number in the wrong column)."""
     if len(value) > 20 or sum(ch.isdigit() for ch in value) >= 6:  # noqa: PLR2004
-        return "a value not shown here"
+        return "(value not shown: it could be personal data)"
     return repr(value)
 
 

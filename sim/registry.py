@@ -268,10 +268,14 @@ def load_key(path: Path | None) -> tuple[bytes, Path, bool]:
         path = default_key_path()
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32) + "\n")
-            created = True
+            try:  # O_EXCL: of two runs starting at once, one makes the key, both use it
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_hex(32) + "\n")
+                created = True
     try:
         text = path.read_text(encoding="ascii").strip()
         key = bytes.fromhex(text)

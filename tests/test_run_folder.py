@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -332,37 +333,46 @@ def test_compare_refuses_a_folder_without_the_marker(tmp_path, capsys):
     assert f"{half}: not a complete run (no {COMPLETE_MARKER}" in capsys.readouterr().err
 
 
-def test_compare_refuses_a_folder_twice_and_an_out_that_is_a_file(scenario, tmp_path, capsys):
-    run = tmp_path / "run"
-    assert main(["run", str(scenario), "--out", str(run), "--quiet"]) == 0
+@pytest.fixture(scope="module")
+def finished_runs(tmp_path_factory) -> tuple[Path, Path]:
+    """Two complete runs of the tiny scenario (seeds 0 and 1), made once for the module."""
+    folder = tmp_path_factory.mktemp("finished")
+    (folder / "tiny.toml").write_text(TINY, encoding="utf-8")
+    runs = (folder / "a", folder / "b")
+    for seed, run in enumerate(runs):
+        assert main(["run", str(folder / "tiny.toml"), "--out", str(run), "--quiet", "--seed",
+                     str(seed)]) == 0
+    return runs
+
+
+def test_compare_refuses_a_folder_twice_and_an_out_that_is_a_file(finished_runs, tmp_path,
+                                                                    capsys):
+    a, b = finished_runs
     capsys.readouterr()
-    assert main(["compare", str(run), str(tmp_path / "." / "run")]) == 2
+    assert main(["compare", str(a), str(a.parent / "." / a.name)]) == 2
     assert "are the same run folder" in capsys.readouterr().err
     taken = tmp_path / "taken.txt"
     taken.write_text("mine")
-    other = tmp_path / "other"
-    assert main(["run", str(scenario), "--out", str(other), "--quiet", "--seed", "3"]) == 0
-    capsys.readouterr()
-    assert main(["compare", str(run), str(other), "--out", str(taken)]) == 2
+    assert main(["compare", str(a), str(b), "--out", str(taken)]) == 2
     assert "exists and is not a folder" in capsys.readouterr().err
     assert taken.read_text() == "mine"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "remove"])
-def test_compare_refuses_a_run_whose_files_were_cut_short(scenario, tmp_path, capsys, damage):
+def test_compare_refuses_a_run_whose_files_were_cut_short(finished_runs, tmp_path, capsys,
+                                                          damage):
     """A complete run whose indicators.csv was later truncated (a full disk while copying,
     an editor) or removed is not accepted: its marker records every file's size."""
-    runs = [tmp_path / "a", tmp_path / "b"]
-    for seed, run in enumerate(runs):
-        assert main(["run", str(scenario), "--out", str(run), "--quiet", "--seed",
-                     str(seed)]) == 0
-    table = runs[1] / "indicators.csv"
+    a, b = finished_runs
+    damaged = tmp_path / "b"
+    shutil.copytree(b, damaged)
+    table = damaged / "indicators.csv"
     if damage == "truncate":  # the last few rows gone: same years, still readable CSV
         lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
         table.write_text("".join(lines[:-5]), encoding="utf-8")
     else:
         table.unlink()
     capsys.readouterr()
-    assert main(["compare", *map(str, runs), "--force", "--out", str(tmp_path / "r")]) == 2
+    assert main(["compare", str(a), str(damaged), "--force", "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "not a complete run: indicators.csv" in err and not (tmp_path / "r").exists()

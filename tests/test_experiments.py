@@ -24,9 +24,10 @@ from sim.experiments import (
     replicate_experiments,
     run_experiments,
 )
+from sim.output.common import BAND_MIN_RUNS
 from sim.scenario import load_defaults
 from sim.study.posterior import PosteriorError, draw_posterior
-from sim.study.summary import MIN_RUNS_FOR_PERCENTILES, TOTAL, band_limits, summarize
+from sim.study.summary import TOTAL, band_limits, summarize
 
 TINY = {"run.scale": 0.002, "run.end_year": 2017}
 
@@ -91,7 +92,7 @@ def test_summary_totals_add_up_and_bands_say_what_they_are():
     assert set(few.band) == {"min-max"} and set(few.runs) == {3}
     limits = band_limits(few.reset_index())
     assert (limits.low.to_numpy() == few["min"].to_numpy()).all()
-    many = summarize(_frame(MIN_RUNS_FOR_PERCENTILES))
+    many = summarize(_frame(BAND_MIN_RUNS))
     assert set(many.band) == {"p5-p95"} and many.p5.notna().all()
     assert ((many["min"] <= many.p5) & (many.p5 <= many.p50) & (many.p50 <= many.p95)
             & (many.p95 <= many["max"])).all()

@@ -10,7 +10,7 @@ runs, the mean, the 5th, 50th and 95th percentiles, the minimum and maximum, and
   ``total`` summarizes each run's own total (the sum of its categories), so the
   band of a total is a band of totals, not a sum of bands. Percentiles do not
   add up; tables that must add up (the workbook) use the mean.
-- **Bands say what they are.** With fewer than `MIN_RUNS_FOR_PERCENTILES` runs
+- **Bands say what they are.** With fewer than `sim.output.common.BAND_MIN_RUNS` runs
   the empirical 5th and 95th percentiles are no more than the extreme runs
   (fewer than one run is expected beyond each), so ``p5``/``p95`` are left empty
   and ``band`` is ``min-max``; from that many runs on ``band`` is ``p5-p95``.
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from sim.areas import load_areas
+from sim.output.common import BAND_MIN_RUNS
 
-MIN_RUNS_FOR_PERCENTILES = 20
 TOTAL = "total"
 KEYS = ["scenario", "year", "area", "indicator", "category"]
 COLUMNS = [*KEYS, "runs", "mean", "p5", "p50", "p95", "min", "max", "band"]
@@ -47,7 +47,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     out = grouped.agg(runs="count", mean="mean", min="min", max="max")
     quantiles = grouped.quantile([0.05, 0.5, 0.95]).unstack()
     out["p5"], out["p50"], out["p95"] = (quantiles[q] for q in (0.05, 0.5, 0.95))
-    few = out.runs < MIN_RUNS_FOR_PERCENTILES
+    few = out.runs < BAND_MIN_RUNS
     out.loc[few, ["p5", "p95"]] = np.nan
     out["band"] = np.where(few, "min-max", "p5-p95")
     out = out.reset_index()

@@ -18,7 +18,6 @@ True
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -178,10 +177,13 @@ class Results:
 
     @classmethod
     def from_folder(cls, path: str | Path) -> Results:
-        """Read a run folder (``indicators.csv`` and ``manifest.json``)."""
+        """Read a finished run folder (``indicators.csv`` and ``manifest.json``); an
+        interrupted or incomplete one is refused (`sim.runner.read_manifest`)."""
+        from sim.runner import read_manifest
+
         folder = Path(path)
+        manifest = read_manifest(folder)
         frame = pd.read_csv(folder / "indicators.csv", keep_default_na=False,
                             na_values={"value": [""]},
                             dtype={c: str for c in ("scenario", "area", "indicator", "category")})
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         return cls(frame, manifest, folder)

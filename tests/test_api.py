@@ -205,3 +205,13 @@ def test_explain_is_the_command_line_s_explain(capsys):
     assert main([*argv, "--agent", "-7"]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress line
     assert last.startswith("hukou-sim explain: no agent -7 in 2016 at this scale and seed")
+
+
+def test_an_unfinished_run_folder_is_refused(tmp_path):
+    """`Results.from_folder` reads only complete runs, as ``compare`` and ``explain`` do."""
+    from sim.runner import COMPLETE_MARKER, RunFolderError
+
+    folder = sim.run("scenarios/reform_2015.toml", seed=2, **SMALL).to_folder(tmp_path / "run")
+    (folder / COMPLETE_MARKER).unlink()
+    with pytest.raises(RunFolderError, match="not a complete run"):
+        sim.Results.from_folder(folder)

@@ -51,3 +51,20 @@ def per_area(values: np.ndarray, area: np.ndarray, n_areas: int,
     else:
         w = values if weights is None else values * weights
     return sum_by_area(area_index(area, n_areas), w, n_areas)
+
+
+def per_area_by(codes: np.ndarray, n_codes: int, area: np.ndarray, n_areas: int,
+                weights: np.ndarray) -> np.ndarray:
+    """Sum of ``weights`` per code and area, ``n_codes`` × ``n_areas``, in one pass: the
+    rows of ``per_area(codes == c, area, n_areas, weights)`` for every code ``c`` (a
+    channel, an origin). Rows with a code outside ``0..n_codes-1`` (`NONE`) or an area
+    outside Panjin are ignored.
+
+    >>> per_area_by(np.array([0, 1, -1, 1]), 2, np.array([0, 1, 1, 1]), 2,
+    ...             np.array([1.0, 2.0, 4.0, 8.0])).tolist()
+    [[1.0, 0.0], [0.0, 10.0]]
+    """
+    key = np.where((codes >= 0) & (codes < n_codes), codes, n_codes).astype(np.intp)
+    key = key * (n_areas + 1) + area_index(area, n_areas)
+    sums = np.bincount(key, weights=weights, minlength=(n_codes + 1) * (n_areas + 1))
+    return sums.reshape(n_codes + 1, n_areas + 1)[:n_codes, :n_areas]

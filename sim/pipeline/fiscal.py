@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.areas import load_areas
-from sim.pipeline import Flows, per_area
+from sim.pipeline import Flows, per_area, per_area_by
 from sim.pipeline.services import PAYERS, age_band
 from sim.population import LIAONING, NONE, OTHER_PROVINCE, OUTSIDE, PANJIN, State
 
@@ -124,8 +124,8 @@ def settlers_by_origin(state: State, factors: Sequence[float], n_areas: int) -> 
     t = state.persons
     settled = (t.settled_year != NONE) & (t.area != OUTSIDE)
     weight = t.weight * phase_down(state.year - t.settled_year.astype(int), factors)
-    return np.column_stack([per_area(settled & (t.origin == o), t.hukou_area, n_areas, weight)
-                            for o in SETTLER_ORIGINS])
+    origin = np.where(settled, t.origin, NONE)
+    return per_area_by(origin, len(SETTLER_ORIGINS), t.hukou_area, n_areas, weight).T
 
 
 def migrant_pupils(state: State, p: YearParameters, n_areas: int) -> np.ndarray:

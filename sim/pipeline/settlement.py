@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.areas import load_areas
-from sim.pipeline import Flows, intention, per_area
+from sim.pipeline import Flows, intention, per_area_by
 from sim.pipeline.eligibility import (
     BRINGS_FAMILY,
     Eligibility,
@@ -199,14 +199,12 @@ def flows(state: State, decision: Decision) -> Flows:
     persons = state.persons
     n_areas = len(load_areas())
     w = persons.weight.astype(np.float64)
-    out: Flows = {}
-    for code in CHANNEL_ORDER:
-        out[("settlements", CHANNELS[code])] = per_area(decision.channel == code, persons.area,
-                                                        n_areas, w)
-    for code, name in enumerate(REGISTRATION_PLACES):
-        out[("settlements_by_registration_place", name)] = per_area(
-            decision.registration == code, persons.area, n_areas, w)
-    return out
+    by_channel = per_area_by(decision.channel, len(CHANNELS), persons.area, n_areas, w)
+    by_place = per_area_by(decision.registration, len(REGISTRATION_PLACES), persons.area,
+                           n_areas, w)
+    return ({("settlements", CHANNELS[code]): by_channel[code] for code in CHANNEL_ORDER}
+            | {("settlements_by_registration_place", name): by_place[code]
+               for code, name in enumerate(REGISTRATION_PLACES)})
 
 
 def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:

@@ -15,12 +15,13 @@ default scale 0.032 ≈ 50,000 persons) and run 5 years (2016–2020, default sc
   (`life_course.work_transitions` without school leaving and enterprises);
 - residence permits: Art. 2 conditions, take-up, endorsement and lapse;
 - settlement through clauses 四 (towns) and 五 (urban districts): eligibility per person,
-  one applicant per household, intention × awareness × action, the family rule.
+  one applicant per household, intention × awareness × action, the family rule; the
+intention's hukou-gain term re-evaluated each year per member and service, as ours does
+(`intention.hukou_gain` with `services.entitled`: a permit's value changes as members
+gain years of residence and insurance).
 
 **Not covered**: partnering, migration, school leaving, enterprises, the talent and
-investment channels, urban villages, services, fiscal, indicators. The intention's
-hukou-gain term is read from an attribute computed once at set-up
-(`intention.hukou_gain`), not re-evaluated yearly (it would need the services stage).
+investment channels, urban villages, service costs, fiscal, indicators.
 
 Ours is timed twice: the same four stages (`demography`, `life_course`,
 `residence_permit`, `settlement` steps — the fair comparison; ours still does more,
@@ -52,6 +53,7 @@ import numpy as np
 from sim.model import UrbanizationModel
 from sim.pipeline import demography, intention, life_course, residence_permit, settlement
 from sim.pipeline.eligibility import _BRINGS
+from sim.pipeline.services import SERVICES
 from sim.population import (
     CHILD,
     COUNTY_SEAT_TOWN,
@@ -60,11 +62,15 @@ from sim.population import (
     FARMING,
     HEAD,
     LIAONING,
+    LOCAL_RURAL,
+    LOCAL_URBAN,
+    NO_PERMIT,
     NONE,
     NOT_WORKING,
     OUTSIDE,
     OWN,
     PANJIN,
+    PERMIT,
     RENT,
     SELF_EMPLOYED,
     SPOUSE,
@@ -90,12 +96,12 @@ class Household(mesa.Agent):
     """A household agent: its members (person agents) and its home."""
 
     def __init__(self, model: ReferenceModel, tenure: int, landlord_draw: float,
-                 homestead: bool, income: float, hukou_gain: float, intention_draw: float,
+                 homestead: bool, income: float, intention_draw: float,
                  awareness_draw: float) -> None:
         super().__init__(model)
         self.members: list[Person] = []
         self.tenure, self.landlord_draw = tenure, landlord_draw
-        self.homestead, self.income, self.hukou_gain = homestead, income, hukou_gain
+        self.homestead, self.income = homestead, income
         # the persistent latent draws of `intention.intends` and `intention.aware`
         self.intention_draw = self.random.random() if math.isnan(intention_draw) \
             else intention_draw
@@ -104,6 +110,20 @@ class Household(mesa.Agent):
 
     def head(self) -> Person | None:
         return next((m for m in self.members if m.role == HEAD), None)
+
+    def permit_conditions_met(self) -> bool:
+        """`services.permit_conditions_met`: the best-placed member's years of residence
+        and of insurance (counted while insured)."""
+        rp = self.model.permit_policy
+        return (max(x.residence_years for x in self.members) >= rp.conditional_residence_years
+                and max(x.insurance_years if x.insured else 0 for x in self.members)
+                >= rp.conditional_insurance_years)
+
+    def hukou_gain(self) -> float:
+        """`intention.hukou_gain`: the members' mean share of the services a local urban
+        resident gets that they do not."""
+        conditions = self.permit_conditions_met()
+        return sum(x.gain_share(conditions) for x in self.members) / len(self.members)
 
     def promote_head(self) -> None:
         """A household whose head died gets its oldest member as head."""
@@ -258,6 +278,36 @@ class Person(mesa.Agent):
             self.permit, self.permit_years = True, 1
             m.permits_issued += 1
 
+    # --- services (clause 十一) -------------------------------------------------------------
+    def status(self) -> int:
+        """`services.status_of`."""
+        if self.hukou_area != OUTSIDE:
+            return LOCAL_URBAN if self.hukou_urban else LOCAL_RURAL
+        return PERMIT if self.permit else NO_PERMIT
+
+    def entitled(self, service: str, status: int, conditions: bool) -> bool:
+        """`services.entitled` for this person under ``status``."""
+        m = self.model
+        if self.area == OUTSIDE or service not in m.enabled_services:
+            return False
+        if service in m.outright[status]:
+            return True
+        if status != PERMIT:
+            return False
+        return ((service in m.conditional_only and conditions)
+                or (service == "senior_secondary"
+                    and self.school_years_local >= m.permit_policy.exam_schooling_years))
+
+    def gain_share(self, conditions: bool) -> float:
+        """Share of the services open to a local urban resident that this person lacks."""
+        now = self.status()
+        possible = gained = 0
+        for service in SERVICES:
+            if self.entitled(service, LOCAL_URBAN, conditions):
+                possible += 1
+                gained += not self.entitled(service, now, conditions)
+        return gained / possible if possible else 0.0
+
     # --- settlement (clauses 四, 五) -------------------------------------------------------
     def urban_hukou_here(self) -> bool:
         return self.hukou_urban and self.hukou_area == self.area
@@ -306,7 +356,7 @@ class Person(mesa.Agent):
              + b.labour_contract * self.labour_contract * (1 - b.homestead_contract_damping
                                                            * home.homestead)
              + b.school_children * children
-             + b.hukou_gain * home.hukou_gain
+             + b.hukou_gain * home.hukou_gain()
              + b.peers * m.peer_share(self))
         return 1.0 / (1.0 + math.exp(-u)) * (1 - b.homestead_effect * home.homestead)
 
@@ -322,13 +372,9 @@ class ReferenceModel(mesa.Model):
     def __init__(self, state: State, scenario: Any, seed: int) -> None:
         super().__init__(rng=seed)
         self.scenario, self.year = scenario, state.year
-        p0 = scenario.at(state.year + 1)
-        gain = intention.hukou_gain(state, p0)  # per person: the household's mean gain
-        hh_gain = np.zeros(len(state.households))
-        hh_gain[state.persons.household] = gain
         h = state.households
         homes = [Household(self, int(h.tenure[i]), float(h.landlord_draw[i]),
-                           bool(h.homestead[i]), float(h.income[i]), float(hh_gain[i]),
+                           bool(h.homestead[i]), float(h.income[i]),
                            float(h.intention_draw[i]), float(h.awareness_draw[i]))
                  for i in range(len(h))]
         cols = {c: getattr(state.persons, c).tolist() for c in PERSON_COLUMNS}
@@ -370,6 +416,12 @@ class ReferenceModel(mesa.Model):
         self.ud_policy = pol.urban_district
         self.ud_tenures = {TENURE.index(t) for t in pol.urban_district.residence_tenures}
         self.intention_coef = p.behaviour.intention
+        ent, rp = p.services.entitlement, p.policy.residence_permit
+        self.outright = {LOCAL_URBAN: set(ent.local_urban), LOCAL_RURAL: set(ent.local_rural),
+                         NO_PERMIT: set(ent.no_permit), PERMIT: set(rp.immediate_services)}
+        self.conditional_only = set(rp.conditional_services) - set(rp.immediate_services)
+        self.enabled_services = {s for s in SERVICES if "enabled" not in getattr(
+            p.services, s) or getattr(p.services, s).enabled}
         self.awareness = intention.awareness(p.year, p.behaviour)
         self.action_rate = p.behaviour.settlement.action_rate
 

@@ -8,8 +8,9 @@ Two stages:
 2. **Population figures** — the free parameters of ``sim/data/calibration.toml`` (five, each
    with a uniform prior over a range from the literature) are estimated by approximate
    Bayesian computation with sequential Monte Carlo (ABC-SMC, Del Moral et al. 2012, as
-   implemented by pyabc) against the observations with role ``calibration`` of
-   ``sim/data/observations.toml`` — eight figures up to 2020. The distance of a simulation is
+   implemented by pyabc) against the observations of ``sim/data/observations.toml`` up to
+   the ``through`` year of the calibration set (`sim.scenario.calibrated`): every figure to
+   2023 for ``forecast``, the eight to 2020 for ``backtest``. The distance of a simulation is
 
        d(θ) = sqrt( Σ_k ((model_k(θ) − observed_k) / tolerance_k)² )
 
@@ -22,7 +23,8 @@ carry parameter uncertainty as well as sampling noise; and pyabc is the maintain
 of the field. A parameter the figures do not inform keeps a posterior close to its prior —
 which is the honest answer (the settlement action rate before 2021 is such a parameter).
 
-Figures from 2021 on are never used: they are the backtest (`sim.validation`).
+Figures after the set's ``through`` are never used: for the ``backtest`` set they are the
+out-of-sample test of its forecast (`sim.validation`).
 
 Example
 -------
@@ -50,9 +52,7 @@ from sim.model import UrbanizationModel
 from sim.pipeline import intention
 from sim.scenario import Scenario
 from sim.synthesis import synthesize
-from sim.validation import load_observations, observation_value, totals_by_run
-
-POSTERIOR_FILE = Path(__file__).parent / "data" / "posterior.csv"
+from sim.validation import load_observations, observation_value, role, totals_by_run
 
 
 def load_config() -> dict[str, Any]:
@@ -61,9 +61,13 @@ def load_config() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def calibration_observations() -> list[dict[str, Any]]:
-    """The observed figures the free parameters are fitted to (role ``calibration``)."""
-    return [o for o in load_observations() if o["role"] == "calibration"]
+def calibration_observations(through: int) -> list[dict[str, Any]]:
+    """The observed figures a calibration set fitted to the figures up to ``through`` uses.
+
+    >>> len(calibration_observations(2020))
+    8
+    """
+    return [o for o in load_observations() if role(o, through) == "calibration"]
 
 
 def survey_intention(scenario: Scenario, seed: int, scale: float) -> tuple[float, float]:
@@ -98,7 +102,8 @@ def estimate_posterior(scenario: Scenario, folder: Path, scale: float | None = N
         population_size: int | None = None, generations: int | None = None,
         max_simulations: int | None = None, seed: int | None = None,
         progress: bool = True) -> dict[str, Any]:
-    """Estimate the posterior of the free parameters by ABC-SMC; pyabc's database is kept in
+    """Estimate the posterior of the free parameters by ABC-SMC, fitted to the figures up to
+    the ``through`` year of the scenario's calibration set; pyabc's database is kept in
     ``folder``. Returns the posterior sample, its summary, the fit and the history."""
     import pyabc
 
@@ -111,7 +116,11 @@ def estimate_posterior(scenario: Scenario, folder: Path, scale: float | None = N
     generations = abc_cfg["generations"] if generations is None else generations
     max_simulations = abc_cfg["max_simulations"] if max_simulations is None else max_simulations
     seed = abc_cfg["seed"] if seed is None else seed
-    observations = calibration_observations()
+    calibration = scenario.calibration
+    if calibration is None:
+        raise ValueError("the scenario has no run.calibration setting (custom defaults "
+                         "folder?): nothing says which figures to fit")
+    observations = calibration_observations(calibration.through)
     free = cfg["free"]
     names = [f["parameter"] for f in free]
     last_year = max(o["year"] for o in observations)
@@ -175,6 +184,7 @@ def estimate_posterior(scenario: Scenario, folder: Path, scale: float | None = N
                    "source": cfg["survey"]["source"]},
         "intercept": alpha, "simulations": count[0], "scale": scale, "seed": seed,
         "scenario": scenario.name, "population_size": population_size,
+        "calibration": calibration,
         "wall_seconds": time.perf_counter() - started,
     }
 
@@ -197,7 +207,7 @@ def posterior_summary(posterior: pd.DataFrame, free: list[dict[str, Any]]) -> pd
     } for f in free])
 
 
-def load_posterior(path: Path = POSTERIOR_FILE) -> pd.DataFrame:
+def load_posterior(path: Path) -> pd.DataFrame:
     """The posterior sample: one row per parameter set (dotted parameter names) and a
     ``weight`` column summing to 1."""
     return pd.read_csv(path)
@@ -205,7 +215,7 @@ def load_posterior(path: Path = POSTERIOR_FILE) -> pd.DataFrame:
 
 def write_calibrated(result: dict[str, Any], path: Path) -> Path:
     """The calibrated parameter file: the posterior medians (and the survey intercept) as a
-    scenario-format overlay, the values a single run uses by default."""
+    scenario-format overlay, the values a single run of the calibration set uses."""
     values = {r.parameter: r.median for r in result["summary"].itertuples()}
     values["behaviour.intention.intercept"] = result["intercept"]
     groups: dict[str, dict[str, float]] = {}
@@ -213,10 +223,11 @@ def write_calibrated(result: dict[str, Any], path: Path) -> Path:
         group, leaf = name.rsplit(".", 1)
         groups.setdefault(group, {})[leaf] = value
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    c = result["calibration"]
     lines = ["# Calibrated parameters, written by `hukou-sim calibrate` — do not edit by hand;",
-             "# rerun the calibration instead. Every scenario uses these values by default:",
-             "# the posterior medians of sim/data/posterior.csv (ABC-SMC) and the survey",
-             "# intercept.",
+             f"# rerun the calibration instead. Calibration set {c.name!r} (run.calibration),",
+             f"# fitted to the observed figures up to {c.through}: the posterior medians of",
+             f"# sim/data/{c.posterior.name} (ABC-SMC) and the survey intercept.",
              f"# Calibrated {stamp} on scenario {result['scenario']}, scale {result['scale']}, "
              f"seed {result['seed']}, {result['simulations']} simulations. "
              "Report: docs/calibration.md.",
@@ -229,7 +240,7 @@ def write_calibrated(result: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def write_posterior(result: dict[str, Any], path: Path = POSTERIOR_FILE) -> Path:
+def write_posterior(result: dict[str, Any], path: Path) -> Path:
     """The posterior sample as CSV (see `load_posterior`)."""
     result["posterior"].to_csv(path, index=False, float_format="%.6g")
     return path
@@ -248,12 +259,14 @@ def write_report(result: dict[str, Any], folder: Path) -> list[Path]:
     result["posterior"].to_csv(folder / "posterior.csv", index=False, float_format="%.6g")
     result["summary"].to_csv(folder / "posterior_summary.csv", index=False)
     result["generations"].to_csv(folder / "generations.csv", index=False)
+    c = result["calibration"]
     md = ["# Calibration report", "",
+          f"Calibration set `{c.name}` ({c.doc}). "
           f"Scenario `{result['scenario']}`, scale {result['scale']}, seed {result['seed']}: "
           f"ABC-SMC (pyabc), {result['population_size']} particles, "
           f"{len(result['generations'])} generations, {result['simulations']} simulations "
           f"in {result['wall_seconds'] / 60:.0f} min. Fitted to the {len(fit_table)} "
-          "observations with role `calibration` (to 2020); the model column is the "
+          f"observations up to {c.through}; the model column is the "
           "posterior-predictive mean of 20 runs drawn from the posterior (5–95% in brackets).",
           "", "| figure | area | year | observed | model (5–95%) | tolerance | within |",
           "|---|---|---|---:|---:|---:|---|"]
@@ -274,7 +287,8 @@ def write_report(result: dict[str, Any], folder: Path) -> list[Path]:
            for r in result["generations"].itertuples()]
     (folder / "fit_report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     (folder / "result.json").write_text(json.dumps(
-        {"intercept": result["intercept"], "simulations": result["simulations"],
+        {"calibration": c.name, "through": c.through,
+         "intercept": result["intercept"], "simulations": result["simulations"],
          "scale": result["scale"], "seed": result["seed"]}, indent=2), encoding="utf-8")
 
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.55 * len(fit_table)))
@@ -290,7 +304,8 @@ def write_report(result: dict[str, Any], folder: Path) -> list[Path]:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlabel("model − observed, % of observed")
-    ax.set_title("Calibration (to 2020): model vs observed", fontsize=11)
+    ax.set_title(f"Calibration set {c.name} (figures to {c.through}): model vs observed",
+                 fontsize=11)
     ax.legend(loc="lower right", fontsize=7, frameon=False)
     fig.text(0.01, 0.005, f"hukou-sim calibrate · scenario {result['scenario']} · "
              f"scale {result['scale']} · ABC-SMC", fontsize=7, color="#555")

@@ -85,7 +85,8 @@ def _folder(text: str) -> Path:
 
 
 RUN_OPTIONS = {"seed": "run.seed", "scale": "run.scale", "start": "run.start_year",
-               "end": "run.end_year", "replicates": "run.replicates"}
+               "end": "run.end_year", "replicates": "run.replicates",
+               "calibration": "run.calibration"}
 
 
 def _scenario_with_options(args: argparse.Namespace) -> Scenario:
@@ -235,7 +236,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibration import (
-        POSTERIOR_FILE,
         estimate_posterior,
         load_config,
         write_calibrated,
@@ -243,17 +243,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         write_report,
     )
     from sim.runner import COMPLETE_MARKER, claim_run_folder
-    from sim.scenario import loading  # its CALIBRATED_FILE, read when called (tests patch it)
-
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario).with_overrides(
+        {"run.calibration": args.calibration})
+    target = scenario.calibration
     abc = load_config()["abc"]
     settings = {"scale": args.scale, "population_size": args.particles,
                 "generations": args.generations, "max_simulations": args.max_simulations,
                 "seed": args.seed}
     settings = {k: abc[k] if v is None else v for k, v in settings.items()}
-    calibrated_file = loading.CALIBRATED_FILE  # read when called (tests patch it)
     with claim_run_folder("calibration", args.out) as report:  # complete or absent
-        print(f"hukou-sim: calibrating (ABC-SMC) on {scenario.name}, scale "
+        print(f"hukou-sim: calibrating set {target.name!r} (ABC-SMC, the observed figures "
+              f"to {target.through}) on {scenario.name}, scale "
               f"{settings['scale']}, {settings['population_size']} particles, at most "
               f"{settings['generations']} generations and {settings['max_simulations']} "
               f"simulations -> {report.final}", file=sys.stderr)
@@ -261,7 +261,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                                     **settings)
         write_report(result, report.path)  # fit report, posterior, chart
         if args.write:
-            for packaged in (calibrated_file, POSTERIOR_FILE):  # keep the files being replaced
+            for packaged in (target.calibrated, target.posterior):  # keep what is replaced
                 if packaged.exists():
                     shutil.copy(packaged, report.path / f"previous_{packaged.name}")
         folder = report.complete()
@@ -269,8 +269,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if path.name != COMPLETE_MARKER:
             print(path)
     if args.write:
-        print(write_calibrated(result, calibrated_file))
-        print(write_posterior(result, POSTERIOR_FILE))
+        print(write_calibrated(result, target.calibrated))
+        print(write_posterior(result, target.posterior))
     print((folder / "fit_report.md").read_text(encoding="utf-8"))
     return 0
 
@@ -303,6 +303,18 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_calibration_option(parser: argparse.ArgumentParser, default_text: str,
+                           default: str | None = None) -> None:
+    """``--calibration NAME``: which calibration set (`sim.scenario.calibrated`)."""
+    from sim.scenario.calibrated import calibration_sets
+
+    sets = calibration_sets()
+    parser.add_argument("--calibration", choices=sorted(sets), default=default,
+                        help="calibration set of the behavioural parameters: "
+                        + "; ".join(f"{s.name}: fitted to the figures to {s.through}"
+                                    for s in sets.values()) + f" (default: {default_text})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hukou-sim", description="Panjin hukou-reform scenario simulator "
                      "(盘政发〔2015〕53号): population, public-service cost and transfers.")
@@ -320,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fraction of the city simulated (1 = one agent per person)")
     run.add_argument("--start", type=_year, help="first reported year")
     run.add_argument("--end", type=_year, help="last simulated year")
+    add_calibration_option(run, "the scenario's run.calibration, default forecast")
     run.add_argument("--lang", choices=("en", "zh"), help="language of charts and workbook")
     run.add_argument("--money", choices=("yuan", "wan", "yi"), default="wan",
                      help="unit of money in the workbook: yuan, wan (万元, default), yi (亿元)")
@@ -329,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="draw N parameter sets from the calibration's posterior sample, "
                      "each run with every replicate")
     run.add_argument("--posterior-file", metavar="FILE",
-                     help="posterior sample to draw from (default sim/data/posterior.csv)")
+                     help="posterior sample to draw from (default: the calibration set's, "
+                     "sim/data/posterior.csv for forecast)")
     add_dask_option(run)
     run.add_argument("--population", type=_folder, metavar="FILE",
                      help="start from a registry extract (CSV or Parquet, one row per "
@@ -368,10 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain_p.set_defaults(func=cmd_explain)
 
     calibrate = sub.add_parser("calibrate", help="estimate the free behavioural parameters "
-                               "from the observed figures to 2020 (ABC-SMC; "
-                               "sim/data/calibration.toml, observations.toml)")
+                               "of a calibration set from the observed figures up to its year "
+                               "(ABC-SMC; sim/data/calibration.toml, observations.toml)")
     calibrate.add_argument("scenario", nargs="?", default="scenarios/reform_2015.toml",
                            help="scenario to calibrate on (default: the reform as written)")
+    add_calibration_option(calibrate, "forecast", default="forecast")
     calibrate.add_argument("--scale", type=_scale, default=None,
                            help="fraction of the city simulated (default: calibration.toml)")
     calibrate.add_argument("--particles", type=_positive_int, default=None,

@@ -107,9 +107,9 @@ class Results:
     @property
     def validation(self) -> pd.DataFrame:
         """Model vs observed figures (`sim.validation.validation_table`, ``validation.csv``)."""
-        from sim.validation import validation_table
+        from sim.validation import fitted_through, validation_table
 
-        return validation_table(self._raw)
+        return validation_table(self._raw, fitted_through(self.manifest))
 
     def city(self, indicator: str) -> pd.DataFrame:
         """One indicator for the whole city: a year × category table of the mean over

@@ -56,7 +56,7 @@ from sim.model import replicate_seed
 from sim.scenario import Scenario
 from sim.study.posterior import PosteriorDraws
 from sim.study.summary import summarize
-from sim.validation import validation_table
+from sim.validation import fitted_through, validation_table
 
 if TYPE_CHECKING:
     from sim.registry import ImportedPopulation
@@ -364,7 +364,8 @@ def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
                                             dask=dask, experiments=experiments,
                                             population=population)
     wall = time.perf_counter() - t0
-    validation = validation_table(frame)
+    calibration = scenario.calibration
+    validation = validation_table(frame, None if calibration is None else calibration.through)
     manifest = {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -378,6 +379,8 @@ def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
                   for e in experiments
                   for seed in [replicate_seed(scenario.run.seed, e.stream)]],
         "runs": len(experiments),
+        "calibration": None if calibration is None else {
+            "set": calibration.name, "through": calibration.through, "doc": calibration.doc},
         "posterior": None if posterior is None else posterior.record,
         "executor": executor_name(workers, dask),
         "replicates": scenario.run.replicates,
@@ -412,7 +415,8 @@ def write_folder(folder: Path, frame: pd.DataFrame, manifest: dict[str, Any],
     frame.to_csv(folder / "indicators.csv", index=False)
     if manifest["runs"] > 1:
         summarize(frame).to_csv(folder / "indicators_summary.csv", index=False)
-    validation_table(frame).to_csv(folder / "validation.csv", index=False)
+    validation_table(frame, fitted_through(manifest)).to_csv(folder / "validation.csv",
+                                                             index=False)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2,
                                                      default=_json_default), encoding="utf-8")
     if extras is not None:

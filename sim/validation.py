@@ -1,10 +1,11 @@
 """Model vs observed: the figures of ``sim/data/observations.toml`` and how a run compares.
 
-Every observed figure the model can produce is listed once, with its source and a ``role``:
-
-- ``calibration``: used to estimate the free parameters (`sim.calibration`): figures up to
-  2020 and the CMDS survey;
-- ``out_of_sample``: never used in fitting — the backtest of the forecast (2021 onwards).
+Every observed figure the model can produce is listed once, with its source. Its ``role``
+in a run depends on the calibration set the run used (``run.calibration``,
+`sim.scenario.calibrated`): a figure of a year up to the set's ``through`` is a
+``calibration`` target (the free parameters were fitted to it), a later one is
+``out_of_sample`` (never used in fitting: the backtest of the forecast). The ``forecast``
+set is fitted to every figure, to 2023; the ``backtest`` set to those up to 2020.
 
 A figure may be a level in a year or a change between two years (``change_from``), and may
 be flagged ``informed_base_data`` when the assumed 2015 base data were set with it in view
@@ -15,7 +16,7 @@ without the model: the trend of the previous observations extrapolated (`naive_f
 Example
 -------
 >>> obs = load_observations()
->>> sorted({o["role"] for o in obs})
+>>> sorted({role(o, through=2020) for o in obs})
 ['calibration', 'out_of_sample']
 """
 
@@ -43,15 +44,16 @@ CRUDE_RATES = {
 
 def load_observations() -> list[dict[str, Any]]:
     """The observed figures (``observations.toml``), each a dict with indicator, area, year,
-    observed, tolerance, role, source and optional change_from / informed_base_data."""
+    observed, tolerance, source and optional change_from / informed_base_data."""
     text = resources.files("sim.data").joinpath("observations.toml").read_text("utf-8")
-    rows = tomllib.loads(text)["observation"]
-    for row in rows:
-        if row["role"] not in ROLES:
-            raise ValueError(f"sim/data/observations.toml: role {row['role']!r} of "
-                             f"{row['indicator']} {row['area']} {row['year']}; allowed: "
-                             f"{', '.join(ROLES)}")
-    return rows
+    return tomllib.loads(text)["observation"]
+
+
+def role(obs: dict[str, Any], through: int | None) -> str:
+    """``calibration`` if a calibration fitted to the figures up to ``through`` used this
+    one, else ``out_of_sample`` (every figure is out of sample when ``through`` is None:
+    parameters not fitted by a packaged calibration set)."""
+    return ROLES[0] if through is not None and obs["year"] <= through else ROLES[1]
 
 
 def _members(area: str) -> list[str]:
@@ -91,6 +93,13 @@ def observation_value(totals: pd.Series, obs: dict[str, Any]) -> float | None:
     return None if before is None else value - before
 
 
+def fitted_through(manifest: dict[str, Any]) -> int | None:
+    """The last year of the figures the run's calibration set was fitted to, from a run's
+    manifest (None for a run without one)."""
+    calibration = manifest.get("calibration")
+    return None if calibration is None else calibration["through"]
+
+
 def naive_forecast(obs: dict[str, Any], observations: list[dict[str, Any]]) -> float | None:
     """The trend a planner would extrapolate without a model: from the two latest earlier
     observations of the same indicator and area (levels only), a straight line; from one,
@@ -116,11 +125,12 @@ def totals_by_run(frame: pd.DataFrame) -> pd.DataFrame:
                              columns=["replicate"], values="value", aggfunc="first")
 
 
-def validation_table(frame: pd.DataFrame,
+def validation_table(frame: pd.DataFrame, through: int | None,
                      observations: list[dict[str, Any]] | None = None) -> pd.DataFrame:
-    """Model vs observed for every observation, with its role; the model value is the mean
-    over the runs in ``frame`` (with the 5th and 95th percentiles when there are several), the
-    naive trend forecast beside it for out-of-sample rows."""
+    """Model vs observed for every observation, with its role for a calibration fitted to
+    the figures up to ``through`` (`role`); the model value is the mean over the runs in
+    ``frame`` (with the 5th and 95th percentiles when there are several), the naive trend
+    forecast beside it for out-of-sample rows."""
     observations = load_observations() if observations is None else observations
     runs = totals_by_run(frame)
     out = []
@@ -128,10 +138,11 @@ def validation_table(frame: pd.DataFrame,
         values = [observation_value(runs[c], obs) for c in runs.columns]
         values = [v for v in values if v is not None]
         model = float(np.mean(values)) if values else None
-        naive = naive_forecast(obs, observations) if obs["role"] == "out_of_sample" else None
+        kind = role(obs, through)
+        naive = naive_forecast(obs, observations) if kind == "out_of_sample" else None
         error = None if model is None else model - obs["observed"]
         out.append({
-            "role": obs["role"], "indicator": obs["indicator"], "area": obs["area"],
+            "role": kind, "indicator": obs["indicator"], "area": obs["area"],
             "year": obs["year"], "change_from": obs.get("change_from"),
             "observed": obs["observed"], "model": model,
             "model_p5": float(np.percentile(values, 5)) if len(values) > 1 else None,

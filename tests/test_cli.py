@@ -102,27 +102,32 @@ def test_internal_error_is_one_line_and_leaves_no_empty_folder(scenario, tmp_pat
 
 
 def test_calibrate_keeps_the_files_it_replaces(tmp_path, monkeypatch, capsys):
-    """A short calibration (a few particles, tiny scale) writes its report, the posterior and
-    the calibrated medians, and keeps the files it replaces."""
-    import sim.calibration
-    from sim.scenario import loading
+    """A short calibration of the backtest set (a few particles, tiny scale) writes its
+    report, that set's posterior and calibrated medians, keeps the files it replaces, and
+    leaves the other set's files alone."""
+    import shutil
 
-    calibrated = tmp_path / "calibrated.toml"
-    calibrated.write_text(loading.CALIBRATED_FILE.read_text(encoding="utf-8"),
-                          encoding="utf-8")
-    posterior = tmp_path / "posterior.csv"
-    posterior.write_text("old\n", encoding="utf-8")
-    before = calibrated.read_text(encoding="utf-8")
-    monkeypatch.setattr(loading, "CALIBRATED_FILE", calibrated)
-    monkeypatch.setattr(sim.calibration, "POSTERIOR_FILE", posterior)
+    import sim.calibration
+    from sim.scenario import calibrated as sets
+
+    for name in ("calibration.toml", "calibrated.toml", "calibrated_backtest.toml"):
+        shutil.copy(sets.DATA_DIR / name, tmp_path / name)
+    (tmp_path / "posterior_backtest.csv").write_text("old\n", encoding="utf-8")
+    before = (tmp_path / "calibrated_backtest.toml").read_text(encoding="utf-8")
+    forecast = (tmp_path / "calibrated.toml").read_text(encoding="utf-8")
+    monkeypatch.setattr(sets, "DATA_DIR", tmp_path)
     out = tmp_path / "report"
-    assert main(["calibrate", "--scale", "0.003", "--particles", "4", "--generations", "1",
-                 "--max-simulations", "8", "--out", str(out), "--quiet"]) == 0
-    assert (out / "previous_calibrated.toml").read_text(encoding="utf-8") == before
-    assert (out / "previous_posterior.csv").read_text(encoding="utf-8") == "old\n"
+    assert main(["calibrate", "--calibration", "backtest", "--scale", "0.003",
+                 "--particles", "4", "--generations", "1", "--max-simulations", "8",
+                 "--out", str(out), "--quiet"]) == 0
+    assert (out / "previous_calibrated_backtest.toml").read_text(encoding="utf-8") == before
+    assert (out / "previous_posterior_backtest.csv").read_text(encoding="utf-8") == "old\n"
     assert (out / "fit_report.md").exists() and (out / "fit.png").stat().st_size > 0
-    assert "[migration]" in calibrated.read_text(encoding="utf-8")
-    sample = sim.calibration.load_posterior(posterior)
+    assert "observations up to 2020" in (out / "fit_report.md").read_text(encoding="utf-8")
+    written = (tmp_path / "calibrated_backtest.toml").read_text(encoding="utf-8")
+    assert "[migration]" in written and written != before
+    assert (tmp_path / "calibrated.toml").read_text(encoding="utf-8") == forecast
+    sample = sim.calibration.load_posterior(tmp_path / "posterior_backtest.csv")
     assert len(sample) == 4 and sample.weight.sum() == pytest.approx(1.0)
     for f in sim.calibration.load_config()["free"]:
         assert sample[f["parameter"]].between(f["min"], f["max"]).all()

@@ -110,3 +110,13 @@ def test_hukou_moves_by_old_and_new_area():
     moves = ind.hukou_moves(np.array([0, OUTSIDE, 1]), persons, 3)
     assert moves["hukou_moves_in", ""].tolist() == [0, 5, 2]
     assert moves["hukou_moves_out", ""].tolist() == [5, 0, 0]
+
+
+def test_registered_population_aged_60_plus_by_hukou_area_from_60():
+    """Ages 59, 60, 75, 61, 80 with hukou areas 0, 0, 0, 1 and non-local (weights 1, 5, 2,
+    3, 4): area 0 counts #1 and #2 (60 is in, 59 not) = 7, area 1 counts #3 = 3 although
+    #3 lives outside Panjin; the non-local 80-year-old #4 counts nowhere."""
+    state = make_state(5, age=[59, 60, 75, 61, 80], area=[0, 1, 0, OUTSIDE, 1],
+                       hukou_area=[0, 0, 0, 1, OUTSIDE], weight=[1, 5, 2, 3, 4])
+    s = ind.stocks(state, 3)
+    assert s["registered_population_aged_60_plus", ""].tolist() == [7, 3, 0]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sim.scenario import ScenarioError
 from sim.validation import (
     load_observations,
     naive_forecast,
     observation_value,
+    role,
     validation_table,
 )
 
@@ -20,14 +22,42 @@ def frame(values: dict[tuple[int, str, str], float], replicates: int = 1) -> pd.
     return pd.DataFrame(rows)
 
 
-def test_calibration_and_out_of_sample_are_apart_and_nothing_after_2020_is_fitted():
+def test_the_backtest_set_fits_nothing_after_2020_and_the_forecast_set_everything():
+    """The backtest calibration's targets are the figures to 2020 (more of them than free
+    parameters); every later figure is out of sample for it. The forecast set uses all."""
+    from sim.calibration import calibration_observations, load_config
+    from sim.scenario.calibrated import calibration_set
+
     obs = load_observations()
-    assert {o["role"] for o in obs} == {"calibration", "out_of_sample"}
-    assert all(o["year"] <= 2020 for o in obs if o["role"] == "calibration")
-    assert all(o["year"] > 2020 for o in obs if o["role"] == "out_of_sample")
-    from sim.calibration import load_config
+    backtest, forecast = calibration_set("backtest"), calibration_set("forecast")
+    assert backtest.through == 2020
+    assert all((role(o, 2020) == "calibration") == (o["year"] <= 2020) for o in obs)
+    assert {role(o, 2020) for o in obs} == {"calibration", "out_of_sample"}
+    assert {role(o, forecast.through) for o in obs} == {"calibration"}
+    assert all(role(o, None) == "out_of_sample" for o in obs)
     free = len(load_config()["free"])
-    assert sum(o["role"] == "calibration" for o in obs) > free
+    assert free < len(calibration_observations(2020)) < len(calibration_observations(2023))
+
+
+def test_the_run_setting_chooses_the_calibrated_values_and_a_scenario_value_wins(tmp_path):
+    """``run.calibration`` swaps the overlay of calibrated values; a value the scenario sets
+    itself stays whatever the set."""
+    from sim.scenario import load_defaults
+    from sim.scenario.calibrated import calibration_set, overlay
+
+    name = "behaviour.settlement.action_rate"
+    s = load_defaults()
+    fitted = {k: overlay(calibration_set(k), s._specs)[name].at(2020)
+              for k in ("forecast", "backtest")}
+    for k in ("forecast", "backtest"):
+        chosen = s.with_overrides({"run.calibration": k})
+        assert chosen.calibration.name == k
+        assert chosen.at(2020)[name] == fitted[k]
+        assert chosen.resolved()[name]["overridden_by"] == calibration_set(k).label
+    own = s.with_overrides({name: 0.123}).with_overrides({"run.calibration": "backtest"})
+    assert own.at(2020)[name] == 0.123
+    with pytest.raises(ScenarioError, match="run.calibration.*allowed|backtest"):
+        s.with_overrides({"run.calibration": "nowcast"})
 
 
 def test_statistical_unit_sums_members_and_rebuilds_rates():
@@ -67,14 +97,15 @@ def test_naive_forecast_extrapolates_the_trend_of_earlier_figures():
 
 
 def test_table_has_roles_means_over_replicates_and_bands():
-    obs = [{"role": "out_of_sample", "indicator": "resident_population", "area": "panjin",
+    obs = [{"indicator": "resident_population", "area": "panjin",
             "year": 2021, "observed": 100.0, "source": "x"},
-           {"role": "calibration", "indicator": "resident_population", "area": "panjin",
+           {"indicator": "resident_population", "area": "panjin",
             "year": 2020, "observed": 100.0, "source": "x"}]
     f = frame({(2020, "panjin", "resident_population"): 100.0,
                (2021, "panjin", "resident_population"): 110.0}, replicates=3)
-    t = validation_table(f, obs)
+    t = validation_table(f, 2020, obs)
     assert t.role.tolist() == ["out_of_sample", "calibration"]
+    assert validation_table(f, 2021, obs).role.tolist() == ["calibration"] * 2
     assert t.model[0] == pytest.approx(110 * 1.01)  # mean of 110, 111.1, 112.2
     assert t.runs[0] == 3 and t.model_p5[0] < t.model[0] < t.model_p95[0]
     assert t.naive_forecast[0] == pytest.approx(100.0) and pd.isna(t.naive_forecast[1])

@@ -29,6 +29,8 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "resident_population": ("Resident population", "常住人口"),
     "registered_population": ("Registered population", "户籍人口"),
     "registered_urban_population": ("Registered urban population", "城镇户籍人口"),
+    "registered_population_aged_60_plus": ("Registered population aged 60 and over",
+                                           "60岁及以上户籍人口"),
     "resident_urban_population": ("Resident urban population", "城镇常住人口"),
     "resident_urbanization_rate": ("Urbanization rate of the resident population",
                                    "常住人口城镇化率"),

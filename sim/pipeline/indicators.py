@@ -22,6 +22,10 @@ from sim.population import URBAN_PLACES, Persons, State
 
 COLUMNS = ("scenario", "replicate", "year", "area", "indicator", "category", "value")
 
+# The statistical bulletins' "60 岁及以上" (aged 60 and over): a definition of the figures
+# the model is checked against, not a behaviour.
+BULLETIN_OLD_AGE = 60
+
 # rate indicator -> (numerator, denominator), each an indicator with category ""
 RATES = {
     "resident_urbanization_rate": ("resident_urban_population", "resident_population"),
@@ -40,6 +44,8 @@ def stocks(state: State, n_areas: int) -> ByArea:
         ("registered_population", ""): per_area(np.ones(len(p), bool), p.hukou_area,
                                                  n_areas, w),
         ("registered_urban_population", ""): per_area(p.hukou_urban, p.hukou_area, n_areas, w),
+        ("registered_population_aged_60_plus", ""): per_area(p.age >= BULLETIN_OLD_AGE,
+                                                             p.hukou_area, n_areas, w),
         ("residence_permit_holders", ""): per_area(p.permit, p.area, n_areas, w),
     }
     for rate, (num, den) in RATES.items():

@@ -28,11 +28,11 @@ Example
 """
 
 from sim.scenario.errors import ScenarioError
-from sim.scenario.loading import CALIBRATED_FILE, DEFAULTS_DIR, load_defaults, load_scenario
+from sim.scenario.loading import DEFAULTS_DIR, load_defaults, load_scenario
 from sim.scenario.params import Params, YearParameters
 from sim.scenario.resolved import OVERRIDES, RunSettings, Scenario
 from sim.scenario.schema import YEAR_MAX, YEAR_MIN
 
-__all__ = ["CALIBRATED_FILE", "DEFAULTS_DIR", "OVERRIDES", "YEAR_MAX", "YEAR_MIN", "Params",
+__all__ = ["DEFAULTS_DIR", "OVERRIDES", "YEAR_MAX", "YEAR_MIN", "Params",
            "RunSettings", "Scenario", "ScenarioError", "YearParameters", "load_defaults",
            "load_scenario"]

@@ -2,7 +2,8 @@
 files with ``extends`` chains.
 
 A scenario resolves, lowest first: the package defaults (``sim/data/parameters``),
-the calibrated overlay (``sim/data/calibrated.toml``), the files of the ``extends``
+the calibrated overlay of the calibration set (``run.calibration``, default
+``sim/data/calibrated.toml``: `sim.scenario.calibrated`), the files of the ``extends``
 chain (outermost parent first), the scenario file, and `Scenario.with_overrides`.
 Files are UTF-8 TOML; a file in another encoding gets the hint to save it as UTF-8.
 """
@@ -33,7 +34,6 @@ from sim.scenario.schema import (
 )
 
 DEFAULTS_DIR = Path(__file__).parent.parent / "data" / "parameters"
-CALIBRATED_FILE = Path(__file__).parent.parent / "data" / "calibrated.toml"
 TOP_KEYS = ("name", "description", "extends", "lang")
 LANGS = ("en", "zh")
 RESERVED_STEMS = RESERVED | {"year"} | set(TOP_KEYS)  # nor may a defaults file be named so
@@ -128,10 +128,10 @@ def _load_specs(defaults_dir: str | os.PathLike | None) -> tuple[dict, dict]:
 def load_defaults(defaults_dir: str | os.PathLike | None = None) -> Scenario:
     """The default parameters, as a scenario named ``defaults``.
 
-    With the package's own defaults, the calibrated values of
-    ``sim/data/calibrated.toml`` (written by ``hukou-sim calibrate``) replace
-    the defaults they calibrate; a scenario's parameters show them as set by
-    that file.
+    With the package's own defaults, the calibrated values of the default
+    calibration set (``sim/data/calibrated.toml``, written by ``hukou-sim
+    calibrate``) replace the defaults they calibrate; a scenario's parameters show
+    them as set by that file.
 
     >>> load_defaults().name
     'defaults'
@@ -139,12 +139,12 @@ def load_defaults(defaults_dir: str | os.PathLike | None = None) -> Scenario:
     specs, values = _load_specs(defaults_dir)
     defaults = build_scenario("defaults", "", None, "en", (), specs, dict(values),
                               dict.fromkeys(specs), specs["run.end_year"].file)
-    if defaults_dir is not None or not CALIBRATED_FILE.exists():
+    chosen = defaults.calibration
+    if defaults_dir is not None or chosen is None or not chosen.calibrated.exists():
         return defaults
     # the calibrated values (hukou-sim calibrate) sit on top of the defaults
-    file = "sim/data/calibrated.toml"
-    calibrated = _load_file(CALIBRATED_FILE, file, read_toml(CALIBRATED_FILE, file), defaults,
-                            ())
+    calibrated = _load_file(chosen.calibrated, chosen.label,
+                            read_toml(chosen.calibrated, chosen.label), defaults, ())
     return dataclasses.replace(calibrated, name="defaults", description="", path=None,
                                _cache={})
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.scenario.calibrated import SETTING, CalibrationSet, calibration_set, use_calibration
 from sim.scenario.errors import ScenarioError, show, unknown
 from sim.scenario.params import YearParameters, plain, wrap
 from sim.scenario.schema import (
@@ -72,6 +73,19 @@ class Scenario:
         """
         spec = self._specs[name]
         return spec.min, spec.max
+
+    @property
+    def calibration(self) -> CalibrationSet | None:
+        """The calibration set whose fitted values this scenario uses (``run.calibration``);
+        None with a custom defaults folder that has no such setting.
+
+        >>> from sim.scenario import load_defaults
+        >>> load_defaults().calibration.name
+        'forecast'
+        """
+        if SETTING not in self._values:
+            return None
+        return calibration_set(self._values[SETTING].at(YEAR_MIN))
 
     def at(self, year: int) -> YearParameters:
         """The parameters in force in `year` (cached per year).
@@ -165,6 +179,7 @@ def build_scenario(name: str, description: str, path: Path | None, lang: str, ch
                    origin: dict[str, str | None], file: str) -> Scenario:
     """A `Scenario` from resolved values, after the checks that involve several
     parameters; `file` is the file (or ``<overrides>``) whose values were applied last."""
+    use_calibration(specs, values, origin)
     run = RunSettings(**{f: values[f"run.{f}"].at(YEAR_MIN) for f in RUN_FIELDS})
     if run.end_year < run.start_year:
         raise ScenarioError(file, "run.end_year", f"{run.end_year} is before run.start_year "

@@ -26,7 +26,6 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +53,6 @@ class PosteriorDraws:
 
     experiments: list[Experiment]
     record: dict[str, Any]
-
-
-def posterior_file() -> Path:
-    """The packaged posterior sample, ``sim/data/posterior.csv`` (it may not exist yet)."""
-    return Path(str(resources.files("sim.data").joinpath("posterior.csv")))
 
 
 def load_posterior(path: Path, scenario: Scenario) -> pd.DataFrame:
@@ -97,8 +91,15 @@ def load_posterior(path: Path, scenario: Scenario) -> pd.DataFrame:
 
 def draw_posterior(scenario: Scenario, draws: int, path: Path | None = None
                    ) -> PosteriorDraws:
-    """``draws`` parameter sets from the posterior sample × the scenario's replicates."""
-    path = posterior_file() if path is None else Path(path)
+    """``draws`` parameter sets from the posterior sample (default: that of the scenario's
+    calibration set) × the scenario's replicates."""
+    if path is None:
+        if scenario.calibration is None:
+            raise PosteriorError("the scenario has no run.calibration setting (custom "
+                                 "defaults folder?); give a posterior sample with "
+                                 "--posterior-file FILE")
+        path = scenario.calibration.posterior
+    path = Path(path)
     table = load_posterior(path, scenario)
     names = [c for c in table.columns if c != WEIGHT]
     rng = np.random.default_rng([scenario.run.seed, _DRAW_TAG])

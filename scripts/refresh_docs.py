@@ -1,17 +1,20 @@
 """Refresh the generated parts of the docs after a parameter change or a recalibration.
 
-    python scripts/refresh_docs.py [CALIBRATION_RUN_DIR]
+    python scripts/refresh_docs.py [CALIBRATION_RUN_DIR ...]
 
 - docs/model.md §8: reruns the table generator the document embeds and pastes
   its output (tests/test_docs.py checks that they agree);
 - docs/sources.md: the bibliography, rendered from sim/data/sources.toml
   (`sim.sources.render_markdown`; tests/test_sources.py checks it is current);
-- with a folder written by `hukou-sim calibrate --out DIR`: docs/calibration.md
-  and docs/calibration_fit.png from its fit report and chart.
+- with folders written by `hukou-sim calibrate --calibration NAME --out DIR`: the section
+  of set NAME in docs/calibration.md (between ``<!-- calibration:NAME -->`` and
+  ``<!-- end calibration:NAME -->``) and docs/calibration_fit_NAME.png, from the folder's
+  fit report and chart.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -45,16 +48,21 @@ def refresh_sources() -> None:
 
 
 def refresh_calibration(run: Path) -> None:
+    name = json.loads((run / "result.json").read_text(encoding="utf-8"))["calibration"]
     path = DOCS / "calibration.md"
-    footer = path.read_text(encoding="utf-8")
-    footer = footer[footer.index("![model vs observed]"):]
+    text = path.read_text(encoding="utf-8")
+    start, end = f"<!-- calibration:{name} -->\n", f"<!-- end calibration:{name} -->"
     report = (run / "fit_report.md").read_text(encoding="utf-8")
-    path.write_text(report + "\n" + footer, encoding="utf-8")
-    shutil.copy(run / "fit.png", DOCS / "calibration_fit.png")
+    report = report.replace("# Calibration report\n\n", "", 1).replace("\n## ", "\n### ")
+    chart = f"calibration_fit_{name}.png"
+    section = f"{report}\n![model vs observed, set {name}]({chart})\n"
+    head, rest = text[:text.index(start) + len(start)], text[text.index(end):]
+    path.write_text(head + section + rest, encoding="utf-8")
+    shutil.copy(run / "fit.png", DOCS / chart)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
-        refresh_calibration(Path(sys.argv[1]))
+    for folder in sys.argv[1:]:
+        refresh_calibration(Path(folder))
     refresh_model_tables()
     refresh_sources()

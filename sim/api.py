@@ -27,7 +27,7 @@ def _scenario(scenario: ScenarioLike, overrides: Mapping[str, Any] | None = None
               **options: Any) -> Scenario:
     """The scenario (a `Scenario` or a file) with parameter ``overrides`` (dotted name →
     value) and the command line's run options (`sim.cli.RUN_OPTIONS`: seed, scale, start,
-    end, replicates) applied; None leaves an option as the scenario has it."""
+    end, replicates, calibration) applied; None leaves an option as the scenario has it."""
     from sim.cli import RUN_OPTIONS
 
     if not isinstance(scenario, Scenario):
@@ -43,7 +43,7 @@ def _scenario(scenario: ScenarioLike, overrides: Mapping[str, Any] | None = None
 
 def run(scenario: ScenarioLike, *, seed: int | None = None, replicates: int | None = None,
         scale: float | None = None, start: int | None = None, end: int | None = None,
-        overrides: Mapping[str, Any] | None = None, workers: int = 1,
+        calibration: str | None = None, overrides: Mapping[str, Any] | None = None, workers: int = 1,
         dask: str | None = None, posterior: int | None = None,
         posterior_file: str | Path | None = None, population: str | Path | None = None,
         id_key: str | Path | None = None, progress: bool = False,
@@ -53,7 +53,9 @@ def run(scenario: ScenarioLike, *, seed: int | None = None, replicates: int | No
 
     ``scenario`` is a scenario file or a loaded `Scenario`; ``overrides`` sets parameters by
     dotted name (``{"policy.urban_district.insurance_years": 3}``); the other options are
-    those of the command: ``workers`` processes or ``dask`` (``"local"`` or a scheduler's
+    those of the command: ``calibration`` the calibration set (``"forecast"``, the
+    default, or ``"backtest"``: its ``validation`` scores 2021–2023 out of sample),
+    ``workers`` processes or ``dask`` (``"local"`` or a scheduler's
     ``"tcp://host:port"``), ``posterior`` draws from the calibration's posterior sample
     (or ``posterior_file``), each run with every replicate; ``population`` a registry
     extract to start from (`docs/population_import.md`; validated and pseudonymized with
@@ -68,7 +70,7 @@ def run(scenario: ScenarioLike, *, seed: int | None = None, replicates: int | No
     from sim.study.posterior import draw_posterior
 
     s = _scenario(scenario, overrides, seed=seed, replicates=replicates, scale=scale,
-                  start=start, end=end)
+                  start=start, end=end, calibration=calibration)
     draws = (None if posterior is None else
              draw_posterior(s, posterior, Path(posterior_file) if posterior_file else None))
     imported = None

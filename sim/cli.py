@@ -399,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="seed of the sampler and the runs (default: calibration.toml)")
     calibrate.add_argument("--out", type=_folder, help="folder for the fit report")
     calibrate.add_argument("--no-write", dest="write", action="store_false",
-                           help="do not replace sim/data/calibrated.toml (by default it is "
+                           help="do not replace the set's calibrated values and posterior in "
+                           "sim/data/ (by default they are "
                            "replaced, and the old one kept in the report folder)")
     calibrate.add_argument("--quiet", action="store_true")
     calibrate.set_defaults(func=cmd_calibrate)

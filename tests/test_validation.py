@@ -109,3 +109,23 @@ def test_table_has_roles_means_over_replicates_and_bands():
     assert t.model[0] == pytest.approx(110 * 1.01)  # mean of 110, 111.1, 112.2
     assert t.runs[0] == 3 and t.model_p5[0] < t.model[0] < t.model_p95[0]
     assert t.naive_forecast[0] == pytest.approx(100.0) and pd.isna(t.naive_forecast[1])
+
+
+def test_a_run_scores_figures_after_its_calibration_set_out_of_sample():
+    """The manifest names the set; validation roles follow the set's last year: with the
+    backtest set the 2021 figures are out of sample (with a naive forecast where there is
+    an earlier figure), with the forecast set every figure is a calibration target."""
+    import sim
+
+    backtest = sim.run("scenarios/reform_2015.toml", scale=0.002, end=2021, seed=1,
+                       calibration="backtest")
+    assert backtest.manifest["calibration"]["set"] == "backtest"
+    v = backtest.validation
+    assert set(v[v.year <= 2020].role) == {"calibration"}
+    assert set(v[v.year > 2020].role) == {"out_of_sample"}
+    assert v[v.role == "calibration"].naive_forecast.isna().all()
+    forecast = sim.run("scenarios/reform_2015.toml", scale=0.002, end=2021, seed=1)
+    assert forecast.manifest["calibration"] == {**backtest.manifest["calibration"],
+                                                "set": "forecast", "through": 2023,
+                                                "doc": forecast.manifest["calibration"]["doc"]}
+    assert set(forecast.validation.role) == {"calibration"}

@@ -1,6 +1,7 @@
 """Parameter uncertainty: runs drawn from the calibration's posterior sample.
 
-The posterior sample is a CSV file (the calibration's, ``sim/data/posterior.csv``,
+The posterior sample is a CSV file (the calibration set's, ``sim/data/posterior.csv`` for
+``forecast``,
 by default): one row per parameter set, columns named by dotted parameter paths
 (``behaviour.settlement.action_rate``) and an optional ``weight`` column.
 ``hukou-sim run --posterior N`` draws N rows (with probability proportional to

@@ -43,7 +43,8 @@ def _scenario(scenario: ScenarioLike, overrides: Mapping[str, Any] | None = None
 
 def run(scenario: ScenarioLike, *, seed: int | None = None, replicates: int | None = None,
         scale: float | None = None, start: int | None = None, end: int | None = None,
-        calibration: str | None = None, overrides: Mapping[str, Any] | None = None, workers: int = 1,
+        calibration: str | None = None, overrides: Mapping[str, Any] | None = None,
+        workers: int = 1,
         dask: str | None = None, posterior: int | None = None,
         posterior_file: str | Path | None = None, population: str | Path | None = None,
         id_key: str | Path | None = None, progress: bool = False,

@@ -108,28 +108,49 @@ def test_ineligible_households_never_settle_even_when_certain():
     assert not decision.movers.any()
 
 
-def test_backtest_calibration_hits_every_figure_to_2020_within_tolerance():
-    """The backtest set's calibrated values (posterior medians), mean of three seeds at
-    scale 0.02: every figure it was fitted to (to 2020) within its tolerance. (A fit, not a
-    test of the forecast: see the out-of-sample rows of validation.csv.)"""
-    backtest = calibration_set("backtest")
-    calibrated = tomllib.loads(backtest.calibrated.read_text(encoding="utf-8"))
+# Figures a calibration set does not fit, and why (docs/calibration.md, "What the forecast
+# set cannot fit"): Dawa District's registered deaths stay a quarter above its bulletins at
+# Liaoning's life table, and no free parameter moves mortality; its registered level,
+# registered urbanization and their 2021-2022 changes stay above the bulletins because the
+# model registers more settlers there a year than the flat registered urban count allows
+# and the five free parameters act on every area alike. Nothing was tuned to them.
+DAWA = "dawa_district"
+NOT_FITTED = {
+    "backtest": set(),
+    "forecast": {("registered_deaths", DAWA, 2021, None), ("registered_deaths", DAWA, 2022, None),
+                 ("registered_population", DAWA, 2021, None),
+                 ("registered_population", DAWA, 2022, None),
+                 ("registered_urbanization_rate", DAWA, 2022, None),
+                 ("registered_urbanization_rate", DAWA, 2022, 2021),
+                 ("registered_urban_population", DAWA, 2022, 2021)},
+}
+
+
+@pytest.mark.parametrize("name", ["backtest", "forecast"])
+def test_calibration_set_hits_its_figures_within_tolerance(name):
+    """A set's calibrated values (posterior medians), mean of three seeds at scale 0.02:
+    every figure it was fitted to within its tolerance, except those listed in NOT_FITTED.
+    (A fit, not a test of the forecast: see the backtest's out-of-sample rows.)"""
+    chosen = calibration_set(name)
+    calibrated = tomllib.loads(chosen.calibrated.read_text(encoding="utf-8"))
     s = load_scenario(SCENARIOS / "reform_2015.toml").with_overrides(
-        {"run.calibration": "backtest"})
+        {"run.calibration": name})
     assert calibrated["behaviour"]["intention"]["intercept"] == pytest.approx(
         s.at(2016).behaviour.intention.intercept)
-    observations = calibration_observations(backtest.through)
+    observations = calibration_observations(chosen.through)
     s = s.with_overrides(
         {"run.scale": 0.02, "run.end_year": max(o["year"] for o in observations)})
     values = []
     for seed in (1, 2, 3):
         model = UrbanizationModel(s, seed=seed)
         model.run()
-        values.append(validation_table(model.indicators(), backtest.through, observations)
+        values.append(validation_table(model.indicators(), chosen.through, observations)
                       .model.to_numpy())
     model_values = np.mean(values, axis=0)
-    for o, m in zip(observations, model_values, strict=True):
-        assert abs(m - o["observed"]) <= o["tolerance"], (o["indicator"], o["area"], m)
+    missed = {(o["indicator"], o["area"], o["year"], o.get("change_from"))
+              for o, m in zip(observations, model_values, strict=True)
+              if abs(m - o["observed"]) > o["tolerance"]}
+    assert missed <= NOT_FITTED[name], missed - NOT_FITTED[name]
 
 
 def _settled(name: str, seeds=(1, 2, 3)) -> float:

@@ -431,9 +431,16 @@ def _ipu(household_group: np.ndarray, group_targets: np.ndarray, sizes: np.ndarr
     the same algorithm as over every household, twenty times faster.
     """
     n = len(household_group)
-    counts = np.stack([np.bincount(person_household[mask], minlength=n)
-                       for mask, _ in person_targets])
-    kinds, kind_of, multiplicity = _distinct_columns(np.vstack([household_group, sizes, counts]))
+    # group, size and persons counted by each target, per household, in the smallest
+    # dtype that holds them: at full scale an int64 table and its stacked copy were the
+    # peak memory of the whole run (two tables of 30 rows × 1.4 million households)
+    top = max(int(household_group.max(initial=0)), int(sizes.max(initial=0)))
+    table = np.empty((2 + len(person_targets), n), np.min_scalar_type(top))
+    table[0], table[1] = household_group, sizes
+    for row, (mask, _) in enumerate(person_targets, start=2):
+        table[row] = np.bincount(person_household[mask], minlength=n)
+    kinds, kind_of, multiplicity = _distinct_columns(table)
+    del table
     group, persons = kinds[0], kinds[1] * multiplicity.astype(float)
     incidence = kinds[2:] * multiplicity.astype(float)  # persons counted, all alike households
     touched = [np.flatnonzero(inc) for inc in incidence]
@@ -488,6 +495,7 @@ def synthesize(scale: float = 1.0, rng: np.random.Generator | None = None,
     sizes = np.bincount(cand["household"], minlength=n_cand)
     w = _ipu(cand["household_cell"], cell_persons.ravel() * scale, sizes, cand["household"],
              targets)
+    del targets  # a mask over all candidates per target: free them before the persons exist
 
     copies = np.floor(w).astype(int) + (rng.random(n_cand) < w - np.floor(w))
     keep_hh = np.repeat(np.arange(n_cand), copies)
@@ -505,6 +513,7 @@ def synthesize(scale: float = 1.0, rng: np.random.Generator | None = None,
     persons.weight[:] = 1.0 / scale
     for col in ("age", "sex", "role", "married"):
         getattr(persons, col)[:] = cand[col][rows]
+    del cand, order, rows
     persons.area[:] = h_area[hh_of_person]
     persons.place[:] = h_place[hh_of_person]
     p_status = h_status[hh_of_person]

@@ -89,50 +89,52 @@ def end_jobs(persons: Persons, stops: np.ndarray) -> None:
 
 def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
     """Jobs found, left and lost, contracts, insurance enrolment, retirement, enterprises."""
-    persons, w = state.persons, lc.work
+    persons, w, e = state.persons, lc.work, lc.enterprise
     n = len(persons)
-    (job_loss, job_entry, self_employment, contract_at_hire, contract_later, legal_person,
+    in_town = np.isin(persons.place, URBAN_PLACES)
+    # eleven uniform draws per person, in this order, each compared with its rate at once:
+    # eleven yes/no columns in memory instead of eleven float columns (11 × 8 bytes per
+    # person, the peak of a full-city year)
+    (job_loss, job_entry, self_employed, contract_at_hire, contract_later, legal_person,
      employer_enrolment, flexible_enrolment, farm_exit, founding, tax_relief,
-     ) = rng.random((11, n))
+     ) = (rng.random(n) < rate for rate in (
+         w.job_loss_rate, w.entry_rate, w.self_employed_share, w.contract_share_new_jobs,
+         w.contract_rate, w.legal_person_employer_share, w.insurance_enrolment_rate,
+         w.flexible_enrolment_rate,
+         np.where(in_town, w.farming_exit_rate_in_town, w.farming_exit_rate),
+         e.founding_rate, e.tax_relief_share))
     of_working_age = ((persons.age >= lc.schooling.ages[1])
                       & (persons.age < retirement_age(persons.sex, w))
                       & ~persons.employee_pension)  # early retirees do not seek work
 
     retires = retire(persons, lc)
     non_farm = np.isin(persons.employment, (EMPLOYED, SELF_EMPLOYED))
-    loses = non_farm & ~retires & (job_loss < w.job_loss_rate)
+    loses = non_farm & ~retires & job_loss
     stops = retires | loses
     end_jobs(persons, stops)
 
-    in_town = np.isin(persons.place, URBAN_PLACES)
-    leaves_farm = ((persons.employment == FARMING) & ~stops & of_working_age
-                   & (farm_exit < np.where(in_town, w.farming_exit_rate_in_town,
-                                           w.farming_exit_rate)))
+    leaves_farm = ((persons.employment == FARMING) & ~stops & of_working_age & farm_exit)
     end_jobs(persons, leaves_farm)
     finds = (leaves_farm | (persons.employment == NOT_WORKING) & of_working_age & ~stops
-             & (job_entry < w.entry_rate))
-    self_employed = self_employment < w.self_employed_share
+             & job_entry)
     persons.employment[finds] = np.where(self_employed[finds], SELF_EMPLOYED, EMPLOYED)
     hired = finds & ~self_employed
-    persons.labour_contract[hired] = contract_at_hire[hired] < w.contract_share_new_jobs
-    persons.legal_person_employer[hired] = legal_person[hired] < w.legal_person_employer_share
+    persons.labour_contract[hired] = contract_at_hire[hired]
+    persons.legal_person_employer[hired] = legal_person[hired]
 
     employee = persons.employment == EMPLOYED
-    persons.labour_contract |= employee & ~finds & (contract_later < w.contract_rate)
+    persons.labour_contract |= employee & ~finds & contract_later
     working = employee | (persons.employment == SELF_EMPLOYED)
     uninsured = working & ~persons.insured
     persons.insured |= uninsured & np.where(
-        persons.labour_contract, employer_enrolment < w.insurance_enrolment_rate,
-        flexible_enrolment < w.flexible_enrolment_rate)
+        persons.labour_contract, employer_enrolment, flexible_enrolment)
     persons.insurance_years[persons.insured] += 1
     persons.job_years[working & ~finds] += 1
 
-    e = lc.enterprise
-    founds = (persons.employment == SELF_EMPLOYED) & ~persons.enterprise_rep & (
-        founding < e.founding_rate)
+    founds = (persons.employment == SELF_EMPLOYED) & ~persons.enterprise_rep & founding
     persons.enterprise_rep[founds] = True
     persons.business_premises[founds] = persons.business_licence[founds] = True
-    persons.tax_relief[founds] = tax_relief[founds] < e.tax_relief_share
+    persons.tax_relief[founds] = tax_relief[founds]
     persons.investment[founds] = rng.lognormal(np.log(e.investment_median),
                                                e.investment_sigma, int(founds.sum()))
     persons.tax_years[persons.business_licence & ~founds] += 1

@@ -118,12 +118,15 @@ def death_probability(age: np.ndarray, sex: np.ndarray, d: Any) -> np.ndarray:
     """
     m = d.mortality
     age = np.asarray(age)
-    out = np.empty(age.shape)
+    # a table by sex and whole year of age, then one lookup per person (the rule is
+    # computed for ~110 ages instead of for every person)
+    every = np.arange(int(age.max(initial=0)) + 1)
+    table = np.empty((2, every.size))
     for s, rates in ((FEMALE, m.rates_female), (MALE, m.rates_male)):
-        mine = np.asarray(sex) == s
-        hazard = mortality_level(s, d) * _pattern_rate(age[mine], tuple(rates), m.first_age)
-        out[mine] = 1.0 - np.exp(-hazard)
-    return np.where(age == 0, m.infant, out)
+        hazard = mortality_level(s, d) * _pattern_rate(every, tuple(rates), m.first_age)
+        table[s] = 1.0 - np.exp(-hazard)
+    table[:, 0] = m.infant
+    return table[np.asarray(sex, np.intp), age]
 
 
 def survivorship(sex: int, d: Any) -> np.ndarray:

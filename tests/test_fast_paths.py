@@ -61,6 +61,44 @@ def test_hukou_gain_of_candidates_equals_their_rows_of_everyone(world):
                           intention.hukou_gain(state, p)[rows])
 
 
+def test_costs_by_cell_equal_the_sums_over_persons(world):
+    """Users and cost per area summed per cell of persons alike equal the sums of the
+    per-person rule (`use_and_unit_cost`), for every service, under any status vector."""
+    state, p, rng = world
+    status = rng.integers(0, len(services.STATUSES), len(state.persons)).astype(np.int8)
+    t = state.persons
+    inside = t.area >= 0
+    n = int(t.area.max()) + 1
+    by_cell = services.costs_by_service(state, p, status)
+    for s in services.SERVICES:
+        use, unit = services.use_and_unit_cost(state, p, s, status)
+        users = use * t.weight
+        cost = users * unit
+        assert cost.sum() > 0 or s == "urban_infrastructure", s  # the test sees every service
+        np.testing.assert_allclose(by_cell[s][0], np.bincount(
+            t.area[inside], users[inside], n), rtol=1e-12, atol=1e-9, err_msg=s)
+        np.testing.assert_allclose(by_cell[s][1], np.bincount(
+            t.area[inside], cost[inside], n), rtol=1e-12, atol=1e-6, err_msg=s)
+
+
+def test_hukou_gain_by_kind_of_person_equals_the_rule_per_person(world):
+    """The household's mean share of services gained, from the 32 kinds of member, equals
+    `services.entitled` evaluated on every person under urban hukou and now."""
+    state, p, _ = world
+    t = state.persons
+    urban = np.full(len(t), services.LOCAL_URBAN, np.int8)
+    now = services.status_of(state)
+    gained, possible = np.zeros(len(t)), np.zeros(len(t))
+    for s in services.SERVICES:
+        as_urban = services.entitled(state, p, s, urban)
+        gained += as_urban & ~services.entitled(state, p, s, now)
+        possible += as_urban
+    share = np.divide(gained, possible, out=np.zeros(len(t)), where=possible > 0)
+    groups = state.by_household
+    assert share.any() and not share.all()
+    assert np.array_equal(intention.hukou_gain(state, p), groups.project(groups.mean(share)))
+
+
 def test_household_max_and_min_in_another_dtype_than_the_values():
     persons = Persons.empty(5)
     persons.household[:] = [0, 0, 1, 2, 2]

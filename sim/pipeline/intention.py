@@ -84,18 +84,26 @@ def hukou_gain(state: State, p: YearParameters, rows: np.ndarray | None = None) 
         wanted = np.zeros(len(state.households), bool)
         wanted[household[rows]] = True
         members = np.flatnonzero(wanted[household])
-    now = services.status_of(state)
-    urban = np.full(len(persons), services.LOCAL_URBAN, np.int8)
-    conditions = services.permit_conditions_met(state, p)
-    size = len(persons) if members is None else len(members)
-    gained, possible = np.zeros(size), np.zeros(size)
+    # the share depends on a member's status, permit conditions, local schooling and living
+    # in Panjin only: computed for each of these 32 kinds, then looked up per member
+    kind = np.indices((len(services.STATUSES), 2, 2, 2)).reshape(4, -1)
+    status, met, schooled, inside = kind[0], kind[1] > 0, kind[2] > 0, kind[3] > 0
+    urban = np.full(status.size, services.LOCAL_URBAN)
+    gained, possible = np.zeros(status.size), np.zeros(status.size)
     for s in services.SERVICES:
-        as_urban = services.entitled(state, p, s, urban, conditions, members)
-        gained += as_urban & ~services.entitled(state, p, s, now, conditions, members)
+        as_urban = services.entitled_of(p, s, urban, lambda: met, lambda: schooled, inside)
+        gained += as_urban & ~services.entitled_of(p, s, status, lambda: met,
+                                                   lambda: schooled, inside)
         possible += as_urban
+    of_kind = np.divide(gained, possible, out=np.zeros_like(gained), where=possible > 0)
+    rows_of = slice(None) if members is None else members
+    rp = p.policy.residence_permit
+    key = np.ravel_multi_index(
+        (services.status_of(state)[rows_of], services.permit_conditions_met(state, p)[rows_of],
+         persons.school_years_local[rows_of] >= rp.exam_schooling_years,
+         persons.area[rows_of] != OUTSIDE), (len(services.STATUSES), 2, 2, 2))
     share = np.zeros(len(persons))
-    share[slice(None) if members is None else members] = np.divide(
-        gained, possible, out=np.zeros_like(gained), where=possible > 0)
+    share[rows_of] = of_kind[key]
     groups = state.by_household
     mean = groups.mean(share)
     return mean[household if rows is None else household[rows]]

@@ -145,7 +145,7 @@ def entitled(state: State, p: YearParameters, service: str, status: np.ndarray |
     """
     t = state.persons
     rp = p.policy.residence_permit
-    return _entitled(
+    return entitled_of(
         p, service, _of(status_of(state) if status is None else status, rows),
         lambda: _of(permit_conditions_met(state, p) if conditions is None else conditions,
                     rows),
@@ -153,12 +153,20 @@ def entitled(state: State, p: YearParameters, service: str, status: np.ndarray |
         _of(t.area, rows) != OUTSIDE)
 
 
-def _entitled(p: YearParameters, service: str, status: np.ndarray,
+def entitled_of(p: YearParameters, service: str, status: np.ndarray,
               conditions: Callable[[], np.ndarray], schooled: Callable[[], np.ndarray],
               inside: np.ndarray) -> np.ndarray:
-    """The rule of `entitled` on aligned arrays (persons, or the cells of `_Cells`):
-    ``conditions`` and ``schooled`` (local schooling years met) are computed only when the
-    service needs them."""
+    """The rule of `entitled` on aligned arrays of any rows (persons, or kinds of person
+    alike in everything it reads): ``status``, ``inside`` (lives in Panjin) and the
+    functions ``conditions`` (`permit_conditions_met`) and ``schooled`` (local schooling
+    years for exams met), called only when the service needs them.
+
+    >>> from sim.scenario import load_defaults
+    >>> yes = lambda: np.array([True, True])
+    >>> entitled_of(load_defaults().at(2016), "compulsory_education",
+    ...             np.array([NO_PERMIT, NO_PERMIT]), yes, yes, np.array([True, False])).tolist()
+    [True, False]
+    """
     _check_names([service], "entitled")
     group = getattr(p.services, service)
     if "enabled" in group and not group.enabled:
@@ -389,7 +397,7 @@ def _costs(state: State, p: YearParameters, status: np.ndarray,
     rural = _rural(cells.status, cells.village)
     for service in SERVICES:
         possible, *rest = _base(p, service, cells.age, state.year)
-        use = _entitled(p, service, cells.status, lambda: cells.conditions,
+        use = entitled_of(p, service, cells.status, lambda: cells.conditions,
                         lambda: cells.schooled, cells.inside) & possible
         share, unit = _use_and_unit(use, rural, *rest)
         cost_each = share * unit  # yuan per person of the cell (per unit of weight)

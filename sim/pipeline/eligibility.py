@@ -281,6 +281,8 @@ class HukouSnapshot:
         """Row of each person in the snapshot, and whether they were in it."""
         if len(self.ids) == 0:
             return np.zeros(len(persons), np.intp), np.zeros(len(persons), bool)
+        if np.array_equal(self.ids, persons.id):  # the usual case: the same persons
+            return np.arange(len(persons)), np.ones(len(persons), bool)
         pos = np.minimum(np.searchsorted(self.ids, persons.id), len(self.ids) - 1)
         return pos, self.ids[pos] == persons.id
 

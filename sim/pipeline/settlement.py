@@ -109,8 +109,10 @@ def registration_place(state: State, p: YearParameters, channel: np.ndarray) -> 
       centre (人才中心) — the three places clause 六 names.
     """
     persons = state.persons
-    tenure = state.household_of("tenure")
-    consent = landlord_consents(state, p)
+    rows = np.flatnonzero(channel != NONE)  # only the applicants: a few a year
+    hh = persons.household[rows]
+    tenure = state.households.tenure[hh]
+    consent = landlord_consents(state, p)[rows]
     collective = bool(p.policy.community_collective_household)
     home = np.select(
         [tenure == OWN, (tenure == RENT) & consent, (tenure == RENT) & collective,
@@ -124,14 +126,15 @@ def registration_place(state: State, p: YearParameters, channel: np.ndarray) -> 
     key = persons.household.astype(np.int64) * width + persons.area + 1
     urban_here = np.zeros(len(state.households) * width, bool)
     urban_here[key[local_urban]] = True
-    has_urban_relative = urban_here[key]
+    has_urban_relative = urban_here[key[rows]]
     talent_place = np.select([has_urban_relative, tenure == DORMITORY],
                              [RELATIVE, EMPLOYER_COLLECTIVE], TALENT_CENTRE)
-    in_town = np.isin(persons.place, URBAN_PLACES)
+    in_town = np.isin(persons.place[rows], URBAN_PLACES)
     investor_place = np.where(in_town, home, EMPLOYER_COLLECTIVE)
-    place = np.select([channel == TALENT, channel == INVESTMENT], [talent_place, investor_place],
-                      home)
-    return np.where(channel == NONE, NONE, place).astype(np.int8)
+    place = np.full(len(persons), NONE, np.int8)
+    place[rows] = np.select([channel[rows] == TALENT, channel[rows] == INVESTMENT],
+                            [talent_place, investor_place], home)
+    return place
 
 
 def decide(state: State, p: YearParameters, rng: np.random.Generator) -> Decision:

@@ -42,10 +42,14 @@ def village_areas(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     persons = state.persons
     registered_there = ~persons.hukou_urban | (persons.settled_channel == URBAN_VILLAGE)
     member = (persons.village >= 0) & (persons.hukou_area >= 0) & registered_there
-    ids, first = np.unique(persons.village[member], return_index=True)
-    areas = persons.hukou_area[member][first]
-    rural_ids = np.unique(persons.village[member & ~persons.hukou_urban])
-    return ids, areas, np.isin(ids, rural_ids)
+    # village ids are small non-negative integers: dense tables instead of sorting them
+    village, rows = persons.village[member], np.flatnonzero(member)
+    n = int(village.max(initial=-1)) + 1
+    first = np.full(n, len(persons))
+    np.minimum.at(first, village, rows)  # each village's first member, in row order
+    ids = np.flatnonzero(first < len(persons))
+    rural = np.bincount(persons.village[member & ~persons.hukou_urban], minlength=n) > 0
+    return ids, persons.hukou_area[first[ids]], rural[ids]
 
 
 def choose_villages(state: State, p: YearParameters, rng: np.random.Generator) -> np.ndarray:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.pipeline import intention, services
-from sim.population import HouseholdGroups, Persons
+from sim.pipeline import demography, intention, services
+from sim.population import CHILD, HEAD, SPOUSE, HouseholdGroups, Persons
 from sim.scenario import load_defaults
 from sim.synthesis import _ipu, synthesize
 
@@ -97,6 +97,26 @@ def test_hukou_gain_by_kind_of_person_equals_the_rule_per_person(world):
     groups = state.by_household
     assert share.any() and not share.all()
     assert np.array_equal(intention.hukou_gain(state, p), groups.project(groups.mean(share)))
+
+
+def test_spouse_index_by_household_tables_equals_a_loop_over_households():
+    """Each household's last married head pairs with its first married spouse, as a plain
+    loop over households finds, including households with two married heads or spouses
+    (where pairing sorted couples had paired two heads with each other)."""
+    rng = np.random.default_rng(3)
+    persons = Persons.empty(3000)
+    persons.household[:] = rng.integers(0, 900, len(persons))
+    persons.role[:] = rng.choice([HEAD, SPOUSE, CHILD], len(persons), p=[0.4, 0.4, 0.2])
+    persons.married[:] = rng.random(len(persons)) < 0.8
+    plain = np.full(len(persons), -1)
+    for h in np.unique(persons.household):
+        rows = np.flatnonzero((persons.household == h) & persons.married)
+        heads = rows[persons.role[rows] == HEAD]
+        spouses = rows[persons.role[rows] == SPOUSE]
+        if heads.size and spouses.size:
+            plain[heads[-1]], plain[spouses[0]] = spouses[0], heads[-1]
+    assert (plain >= 0).sum() > 500
+    assert np.array_equal(demography.spouse_index(persons), plain)
 
 
 def test_household_max_and_min_in_another_dtype_than_the_values():

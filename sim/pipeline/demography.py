@@ -242,11 +242,11 @@ def partnering_rate(persons: Persons, d: Any) -> np.ndarray:
     """Yearly chance that each person looks for a partner: by sex and 5-year age group
     for single persons living in Panjin from ``households.min_age``, else 0."""
     pr = d.partnering
-    rate = np.zeros(len(persons))
+    every = np.arange(int(persons.age.max(initial=0)) + 1)  # a table by sex and age
+    table = np.empty((2, every.size))
     for s, rates in ((FEMALE, pr.rate_female), (MALE, pr.rate_male)):
-        mine = persons.sex == s
-        rate[mine] = np.asarray(rates)[group_of(persons.age[mine], pr.group_first_age,
-                                                len(rates))]
+        table[s] = np.asarray(rates)[group_of(every, pr.group_first_age, len(rates))]
+    rate = table[persons.sex.astype(np.intp), np.maximum(persons.age, 0)]
     single = ~persons.married & (persons.area >= 0) & (persons.age >= d.households.min_age)
     return np.where(single, rate, 0.0)
 

@@ -99,7 +99,7 @@ def hukou_gain(state: State, p: YearParameters, rows: np.ndarray | None = None) 
     rows_of = slice(None) if members is None else members
     rp = p.policy.residence_permit
     key = np.ravel_multi_index(
-        (services.status_of(state)[rows_of], services.permit_conditions_met(state, p)[rows_of],
+        (services.status_of(state)[rows_of], services.permit_conditions_met(state, p, members),
          persons.school_years_local[rows_of] >= rp.exam_schooling_years,
          persons.area[rows_of] != OUTSIDE), (len(services.STATUSES), 2, 2, 2))
     share = np.zeros(len(persons))

@@ -102,24 +102,32 @@ def born_to_settlers(state: State) -> np.ndarray:
             & (state.year - t.age >= first_settled))
 
 
-def household_max(state: State, values: np.ndarray) -> np.ndarray:
-    """The largest of ``values`` (one per person) in each person's household, per person."""
-    groups = state.by_household
-    return groups.project(groups.max(values.astype(np.int64), empty=0))
+def household_max(state: State, values: np.ndarray, rows: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """The largest of ``values`` in each person's household, per person. ``values`` has one
+    value per person, or per person of ``rows`` if given; ``rows`` must then hold every
+    member of their households (as `intention.hukou_gain`'s members do)."""
+    household = _of(state.persons.household, rows)
+    largest = np.zeros(len(state.households), np.int64)
+    np.maximum.at(largest, household, values.astype(np.int64))
+    return largest[household]
 
 
-def permit_conditions_met(state: State, p: YearParameters) -> np.ndarray:
+def permit_conditions_met(state: State, p: YearParameters, rows: np.ndarray | None = None
+                          ) -> np.ndarray:
     """Whether the years conditions of clause 十一 are met for the conditional services.
 
     Family-based services (assistance, housing) follow the best-placed member of the
     household, so children and dependants qualify through the applicant. Insurance counts
-    for a member who contributes now, with their cumulative contribution years.
+    for a member who contributes now, with their cumulative contribution years. ``rows``
+    (whole households) evaluates only those persons, as in `household_max`.
     """
     rp = p.policy.residence_permit
     t = state.persons
-    return ((household_max(state, t.residence_years) >= rp.conditional_residence_years)
-            & (household_max(state, np.where(t.insured, t.insurance_years, 0))
-               >= rp.conditional_insurance_years))
+    insured_years = np.where(_of(t.insured, rows), _of(t.insurance_years, rows), 0)
+    return ((household_max(state, _of(t.residence_years, rows), rows)
+             >= rp.conditional_residence_years)
+            & (household_max(state, insured_years, rows) >= rp.conditional_insurance_years))
 
 
 def _check_names(names: Sequence[str], where: str) -> None:

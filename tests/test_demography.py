@@ -130,10 +130,14 @@ def test_crude_rates_in_the_sources_band(small_run):
         index="year", columns="indicator", values="value").dropna()
     cbr = city.births / city.resident_population * 1000
     cdr = city.deaths / city.resident_population * 1000
-    # Liaoning 6.4–6.5‰ births, 6.9–7.4‰ deaths (2017–2019); Dawa 5.1–5.8‰, 6.5–7‰;
-    # bands widened for a 1% sample. The old model's deaths were 9.6–10.4‰ in 2019–2022.
+    # Liaoning 6.4–6.5‰ births, 6.9–7.4‰ deaths (2017–2019); Dawa 5.1–5.8‰, 6.5–7‰.
+    # Deaths: the sources' range 6.5–7.4‰ for the 2016–2022 mean. Measured on the default
+    # seed 7.26‰; seeds 1–4 gave 7.30, 7.12, 6.97, 7.69 (mean of the five 7.27‰): the
+    # model's expectation is inside the range, the 1% sample's spread (about ±0.3‰ for a
+    # 7-year mean of ~700 deaths) can leave it on another seed. The old model: 9.6–10.4‰.
+    # Births: still the wide band (a 1% sample; not yet checked against 5.1–6.5‰ by seed).
     assert 4.0 < cbr.mean() < 8.0 and cbr.min() > 3.0
-    assert 5.5 < cdr.mean() < 8.5   # 7.4‰ + 15%
+    assert 6.5 < cdr.mean() < 7.4
 
 
 # ------------------------------------------------------------------ partnering

@@ -12,6 +12,7 @@ from sim.population import (
     JUNIOR,
     LIAONING,
     OUTSIDE,
+    SPOUSE,
     URBAN_PLACES,
     VILLAGE,
 )
@@ -73,16 +74,43 @@ def test_outside_holders_return_or_move_their_hukou_out():
 
 
 def test_arrivals_copy_migrant_households_as_newcomers():
-    n = 60  # one migrant household and 59 local residents: 0.2 × 60 = 12 arrivals
-    state = make_state(n, hukou_area=[OUTSIDE] + [0] * (n - 1), origin=[LIAONING] + [0] * (n - 1),
-                       village=[-1] + [0] * (n - 1), residence_years=6, insurance_years=4,
-                       permit=[True] + [False] * (n - 1), permit_years=[3] + [0] * (n - 1))
-    migration.step(state, params(**{**NO_MOVES, "migration.arrival_rate": 0.2}),
-                   np.random.default_rng(0))
+    """Two donor migrant households, a couple with a child (head 40, spouse 38, child 10;
+    area 1, a town) and a man alone (25, area 0), among 60 residents of weight 1. Wanted
+    arrivals = rate × residents / mean donor weight / mean donor size = 0.2 × 60 / 1 / 2 = 6
+    households, a whole number (so no draw rounds it up). Each arrival is a copy of one donor
+    household: same size, the same roles, ages, sexes, area and place member by member, in a
+    household of its own with a new id; new to the city (no years here, no permit)."""
+    n = 60
+    role = [HEAD, SPOUSE, CHILD, HEAD] + [HEAD] * (n - 4)
+    state = make_state(n, household=[0, 0, 0, 1] + list(range(2, n - 2)), role=role,
+                       age=[40, 38, 10, 25] + [30] * (n - 4), sex=[1, 0, 1, 1] + [0] * (n - 4),
+                       area=[1, 1, 1, 0] + [0] * (n - 4), place=[2, 2, 2, 0] + [2] * (n - 4),
+                       hukou_area=[OUTSIDE] * 4 + [0] * (n - 4),
+                       origin=[LIAONING] * 4 + [0] * (n - 4),
+                       village=[-1] * 4 + [0] * (n - 4), residence_years=6, insurance_years=4,
+                       permit=[True] * 4 + [False] * (n - 4),
+                       permit_years=[3] * 4 + [0] * (n - 4))
+    households_before = len(state.households)
+    flows = migration.step(state, params(**{**NO_MOVES, "migration.arrival_rate": 0.2}),
+                           np.random.default_rng(0))
     p = state.persons
-    new = p.id >= 100 + n
-    assert new.sum() > 0
-    assert (p.hukou_area[new] == OUTSIDE).all()
+    new = np.flatnonzero(p.id >= 100 + n)
+    assert len(np.unique(p.household[new])) == 6
+    assert (p.household[new] >= households_before).all()
+    assert len(state.households) == households_before + 6
+    patterns = {0: [(HEAD, 40, 1, 1, 2), (SPOUSE, 38, 0, 1, 2), (CHILD, 10, 1, 1, 2)],
+                1: [(HEAD, 25, 1, 0, 0)]}
+    sizes = []
+    for h in np.unique(p.household[new]):
+        members = new[p.household[new] == h]
+        rows = [(int(p.role[i]), int(p.age[i]), int(p.sex[i]), int(p.area[i]), int(p.place[i]))
+                for i in members]
+        assert rows in patterns.values()
+        sizes.append(len(members))
+    k = len(new)
+    assert flows[("arrivals", "liaoning")].sum() + flows[("arrivals", "other_province")].sum() == k
+    assert (p.hukou_area[new] == OUTSIDE).all() and (p.village[new] == -1).all()
     assert (p.residence_years[new] == 0).all() and not p.permit[new].any()
-    assert (p.insurance_years[new] == 0).all()
+    assert (p.insurance_years[new] == 0).all() and (p.permit_years[new] == 0).all()
     assert len(np.unique(p.id)) == len(p)
+    assert (p.household[:4] == [0, 0, 0, 1]).all() and (p.residence_years[:4] == 6).all()

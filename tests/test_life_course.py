@@ -195,3 +195,14 @@ def test_final_education_follows_unnormalised_shares():
     share = (s.persons.education == TECHNICAL_SCHOOL).mean()
     assert 0.4 < share < 0.6 and set(s.persons.education.tolist()) == {TECHNICAL_SCHOOL,
                                                                        COLLEGE}
+
+
+def test_vocational_certificate_is_drawn_per_technical_school_leaver():
+    """400 leavers all from technical school, certificate share 0.5: about half certified
+    (one draw each; a single draw for all would certify all or none). Binomial sd 0.025,
+    so 0.4–0.6 is four sd either side."""
+    s = make_state(400, age=18)
+    year(s, **{"life_course.education.final_shares": [0, 0, 0, 0, 1, 0],
+               "life_course.education.vocational_cert_share": 0.5})
+    assert (s.persons.education == TECHNICAL_SCHOOL).all()
+    assert 0.4 < s.persons.vocational_cert.mean() < 0.6

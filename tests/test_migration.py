@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from sim.pipeline import migration
 from sim.population import (
     CHILD,
     COLLEGE,
+    COUNTY_SEAT_TOWN,
+    DESIGNATED_TOWN,
     HEAD,
     JUNIOR,
     LIAONING,
+    OTHER_PROVINCE,
     OUTSIDE,
     SPOUSE,
+    URBAN_DISTRICT,
     URBAN_PLACES,
     VILLAGE,
 )
@@ -114,3 +120,153 @@ def test_arrivals_copy_migrant_households_as_newcomers():
     assert (p.insurance_years[new] == 0).all() and (p.permit_years[new] == 0).all()
     assert len(np.unique(p.id)) == len(p)
     assert (p.household[:4] == [0, 0, 0, 1]).all() and (p.residence_years[:4] == 6).all()
+
+
+# ------------------------------------------------------------ hand-worked rules, one per test
+
+def test_move_propensity_is_education_factor_times_male_factor():
+    """Default factors: junior secondary 1.0, college 2.0; men × 1.1.
+    Junior man 1.1, college woman 2.0, college man 2.2, primary woman 0.6."""
+    state = make_state(4, education=[JUNIOR, COLLEGE, COLLEGE, 0], sex=[1, 0, 1, 0])
+    got = migration.move_propensity(state.persons, params().migration)
+    np.testing.assert_allclose(got, [1.1, 2.0, 2.2, 0.6])
+
+
+def test_urban_destinations_weigh_residents_by_area_and_urban_place():
+    """Residents (weights 1, 2, 4, 8, 16, 32): area 0 district 1 + 2, area 1 county seat 4,
+    area 1 designated town 8; a villager (16) and someone outside (32) are no destination."""
+    state = make_state(6, area=[0, 0, 1, 1, 1, OUTSIDE], place=[0, 0, 1, 2, VILLAGE, -1],
+                       weight=[1, 2, 4, 8, 16, 32])
+    city, town = migration.urban_destinations(state)
+    np.testing.assert_array_equal(city, [3, 0, 0, 0, 0])
+    np.testing.assert_array_equal(town, [[0, 0], [4, 8], [0, 0], [0, 0], [0, 0]])
+
+
+def test_movers_go_to_the_city_districts_or_a_town_of_their_own_area():
+    """Only area 1 has district residents, area 3 only a county seat, area 4 only a
+    designated town, area 2 no urban place: city movers all go to area 1's district; the
+    others stay in their area, at its county seat (3), its designated town (4), or its own
+    urban district when it has no town (2)."""
+    state = make_state(3, area=[1, 3, 4], place=[0, 1, 2])
+    origin = np.array([0, 3, 4, 2, 3], np.int8)
+    to_city = np.array([True, False, False, False, True])
+    area, place = migration.choose_destinations(origin, to_city, state, np.random.default_rng(0))
+    assert area.tolist() == [1, 3, 4, 2, 1]
+    assert place.tolist() == [URBAN_DISTRICT, COUNTY_SEAT_TOWN, DESIGNATED_TOWN, URBAN_DISTRICT,
+                              URBAN_DISTRICT]
+
+
+def test_village_heads_move_only_of_working_age_and_flows_count_area_changes():
+    """Household heads 40 (area 2, weight 3) and 60 (area 3) in villages, with a sure chance:
+    only the 40-year-old's household (head ages 20–54) moves, to the city districts (area 0,
+    the only district with residents); a move between areas is a departure of 3 from area 2
+    and an arrival of 3 in area 0."""
+    state = make_state(3, household=[0, 1, 2], role=HEAD, age=[40, 60, 30],
+                       area=[2, 3, 0], place=[VILLAGE, VILLAGE, URBAN_DISTRICT],
+                       weight=[3, 1, 1], education=COLLEGE)
+    flows = migration.step(state, params(**{**NO_MOVES,
+                                            "migration.rural_urban_household_rate": 1.0,
+                                            "migration.to_city_districts_share": 1.0}),
+                           np.random.default_rng(0))
+    p = state.persons
+    assert p.area.tolist() == [0, 3, 0] and p.place.tolist() == [URBAN_DISTRICT, VILLAGE,
+                                                                 URBAN_DISTRICT]
+    assert flows[("departures", "within_panjin")].tolist() == [0, 0, 3, 0, 0]
+    assert flows[("arrivals", "within_panjin")].tolist() == [3, 0, 0, 0, 0]
+
+
+def test_young_adults_move_alone_into_a_household_of_their_own():
+    """A village household (income 900) of a head 50, a child 20 and a child 17: with a sure
+    young-mover chance only the 20-year-old (ages 18–30, unmarried child) moves, heading a
+    new household with a third of the income (300) and the family's land rights."""
+    state = make_state(4, household=[0, 0, 0, 1], role=[HEAD, CHILD, CHILD, HEAD],
+                       age=[50, 20, 17, 60], place=[VILLAGE, VILLAGE, VILLAGE, DESIGNATED_TOWN],
+                       education=COLLEGE)
+    state.households.income[:] = [900, 0]
+    state.households.contract_land[:] = [True, False]
+    migration.step(state, params(**{**NO_MOVES, "migration.rural_urban_young_rate": 1.0}),
+                   np.random.default_rng(0))
+    p = state.persons
+    assert p.place.tolist() == [VILLAGE, DESIGNATED_TOWN, VILLAGE, DESIGNATED_TOWN]
+    assert p.role.tolist() == [HEAD, HEAD, CHILD, HEAD]
+    assert p.household.tolist() == [0, 2, 0, 1] and p.residence_years[1] == 0
+    assert state.households.income[2] == 300 and state.households.contract_land[2]
+    assert state.households.id[2] == state.next_household_id - 1
+
+
+def test_settled_migrants_leave_less_often():
+    """Departure chance 1, times 0 once here more than 5 years: the household here 5 years
+    leaves, the one here 6 years stays. Departures count persons by origin and area,
+    weighted (2)."""
+    state = make_state(2, household=[0, 1], role=HEAD, residence_years=[5, 6],
+                       hukou_area=OUTSIDE, origin=[LIAONING, OTHER_PROVINCE], village=-1,
+                       weight=[2, 2], area=[1, 1])
+    flows = migration.step(state, params(**{**NO_MOVES, "migration.migrant_departure_rate": 1.0,
+                                            "migration.settled_departure_factor": 0.0}),
+                           np.random.default_rng(0))
+    assert state.persons.id.tolist() == [101]
+    assert flows[("departures", "liaoning")].tolist() == [0, 2, 0, 0, 0]
+    assert flows[("departures", "other_province")].sum() == 0
+
+
+def test_young_locals_leave_keeping_their_hukou_and_do_not_return_that_year():
+    """Panjin hukou holders 20 (weight 2, area 1) and 40: with sure departure and return
+    chances (beyond the scenario bounds, so on the step's own function) the 20-year-old
+    leaves (ages 18–30) to live outside in a household of his own, counted as a departure
+    of 2 from area 1, and does not come back the same year."""
+    state = make_state(2, household=[0, 0], role=[CHILD, HEAD], age=[20, 40], area=1,
+                       hukou_area=1, weight=[2, 1])
+    m = SimpleNamespace(**{**dict(params().migration.items()), "local_departure_rate": 1.0,
+                           "migrant_departure_rate": 0.0, "return_rate": 1.0})
+    flows: dict = {}
+    rng = np.random.default_rng(0)
+    just_left = migration.departures(state, m, rng, flows, 5, np.zeros(2, bool))
+    came_back = migration.returns(state, m, rng, flows, 5, just_left)
+    p = state.persons
+    assert p.area.tolist() == [OUTSIDE, 1] and p.place[0] == -1 and p.hukou_area.tolist() == [1, 1]
+    assert p.role[0] == HEAD and p.household[0] != p.household[1]
+    assert just_left.tolist() == [True, False] and not came_back.any()
+    assert flows[("departures", "outside")].tolist() == [0, 2, 0, 0, 0]
+    assert flows[("arrivals", "return")].sum() == 0
+
+
+def test_returners_go_to_a_village_or_the_urban_districts_or_the_county_seat():
+    """Outside holders of a rural hukou of area 1, an urban hukou of area 0 (which has
+    district residents) and an urban hukou of area 3 (no district: its county seat) come
+    back: to a village, area 0's district, area 3's county seat; arrivals by hukou area."""
+    state = make_state(4, area=[OUTSIDE, OUTSIDE, OUTSIDE, 0], place=[-1, -1, -1, 0],
+                       hukou_area=[1, 0, 3, 0], hukou_urban=[False, True, True, True],
+                       weight=[1, 2, 4, 1])
+    flows = migration.step(state, params(**{**NO_MOVES, "migration.return_rate": 1.0}),
+                           np.random.default_rng(0))
+    p = state.persons
+    assert p.area.tolist() == [1, 0, 3, 0]
+    assert p.place.tolist() == [VILLAGE, URBAN_DISTRICT, COUNTY_SEAT_TOWN, URBAN_DISTRICT]
+    assert flows[("arrivals", "return")].tolist() == [2, 1, 0, 4, 0]
+
+
+def test_hukou_moves_out_count_by_hukou_area_and_spare_residents():
+    """With a sure hukou move-out: the two outside holders (hukou areas 2 and 4, weights 3
+    and 5) leave the model, counted by hukou area; the resident stays."""
+    state = make_state(3, area=[OUTSIDE, OUTSIDE, 0], place=[-1, -1, 2], hukou_area=[2, 4, 0],
+                       weight=[3, 5, 1])
+    flows = migration.step(state, params(**{**NO_MOVES, "migration.hukou_out_rate": 1.0}),
+                           np.random.default_rng(0))
+    assert state.persons.id.tolist() == [102]
+    assert flows[("hukou_moves_out", "")].tolist() == [0, 0, 3, 0, 5]
+
+
+def test_arrivals_come_from_liaoning_by_its_share():
+    """With the Liaoning share 1 every arrival is from Liaoning, counted by area; with 0
+    every one from another province."""
+    for share, origin, cat in ((1.0, LIAONING, "liaoning"), (0.0, OTHER_PROVINCE,
+                                                              "other_province")):
+        state = make_state(25, hukou_area=[OUTSIDE] + [0] * 24, origin=[OTHER_PROVINCE] + [0] * 24,
+                           village=[-1] + [0] * 24, area=[2] + [0] * 24)
+        flows = migration.step(state, params(**{**NO_MOVES, "migration.arrival_rate": 0.2,
+                                                "migration.arrival_origin_liaoning_share": share}),
+                               np.random.default_rng(0))
+        new = state.persons.id >= 125
+        assert new.sum() == 5  # 0.2 × 25 residents / weight 1 / size 1
+        assert (state.persons.origin[new] == origin).all()
+        assert flows[("arrivals", cat)].tolist() == [0, 0, 5, 0, 0]

@@ -10,12 +10,16 @@ import pytest
 
 from sim.pipeline import services as sv
 from sim.population import (
+    CHILD,
     EMPLOYED,
+    HEAD,
     LIAONING,
     NONE,
     OUTSIDE,
     PANJIN,
+    PARENT,
     RENT,
+    SPOUSE,
     URBAN_DISTRICT,
     VILLAGE,
     State,
@@ -365,3 +369,54 @@ def test_unknown_service_in_an_entitlement_list_is_named(where):
             f"{group}.{where}: unknown service(s) ['schooling']; valid: "
             + ", ".join(sv.SERVICES))):
         sv.entitled(make_state(1), p, "public_culture")
+
+
+def test_born_to_settlers_means_children_born_in_or_after_a_parents_settling_year():
+    """2021. Household 0: the head settled in 2018; children aged 3 (born 2018, the settling
+    year: counts), 2 (born 2019: counts) and 4 (born 2017: before, does not); a child with a
+    non-local hukou (does not). Household 1: only the spouse settled, in 2020; a child of 1
+    (born 2020: counts) and a parent of the head (not a child: does not). Household 2: nobody
+    settled; a child of 0 (does not). A child who settled himself (2019, age 10) is a
+    settler, not born to one."""
+    s = make_state(10, household=[0, 0, 0, 0, 0, 1, 1, 1, 2, 2],
+                   role=[HEAD, CHILD, CHILD, CHILD, CHILD, HEAD, SPOUSE, CHILD, HEAD, CHILD],
+                   age=[40, 3, 2, 4, 1, 40, 38, 1, 30, 0],
+                   settled_year=[2018, NONE, NONE, NONE, NONE, NONE, 2020, NONE, NONE, NONE],
+                   hukou_area=[0, 0, 0, 0, OUTSIDE, 0, 0, 0, 0, 0])
+    assert sv.born_to_settlers(s).tolist() == [False, True, True, False, False, False, False,
+                                               True, False, False]
+    s = make_state(2, household=[0, 0], role=[HEAD, CHILD], age=[40, 10],
+                   settled_year=[2018, 2019])
+    assert sv.born_to_settlers(s).tolist() == [False, False]
+    s = make_state(2, household=[0, 0], role=[PARENT, CHILD], age=[70, 1],
+                   settled_year=[2018, NONE])
+    assert sv.born_to_settlers(s).tolist() == [False, False]  # a settled grandparent
+
+
+def test_residents_medical_insurance_is_for_those_outside_the_employees_scheme():
+    """Clause 十三: neither contributing now nor an employee pensioner. Persons: contributing,
+    employee pensioner, neither, both: only the third may use 城乡居民医保."""
+    s = make_state(4, insured=[True, False, False, True],
+                   employee_pension=[False, True, False, True])
+    possible = sv.service_base(s, params(), "medical_insurance")[0]
+    assert possible.tolist() == [False, False, True, False]
+
+
+def test_minimum_living_allowance_means_test_uses_the_standard_of_the_place_of_residence():
+    """Standards (2015 prices, defaults): urban 6720, rural 4200 yuan a person a year; a
+    household qualifies strictly below the standard of where it lives. Incomes per person:
+    5000 in a town (below 6720: yes), 5000 in a village (above 4200: no), 6720 in a town
+    (at the standard: no), 4199 in a village (yes)."""
+    s = make_state(4, place=[URBAN_DISTRICT, VILLAGE, URBAN_DISTRICT, VILLAGE])
+    s.households.income[:] = [5000, 5000, 6720, 4199]
+    possible = sv.service_base(s, params(), "minimum_living_allowance")[0]
+    assert possible.tolist() == [True, False, False, True]
+
+
+def test_incremental_cost_is_weighted_by_the_settlers_weight():
+    """The settler of `test_incremental_cost_of_settlers` with weight 2: twice the gap
+    between the urban and the rural 低保 cost (HAND: (500 − 200) × 2 = 600)."""
+    moved = make_state(1, settled_year=2018, origin=PANJIN, age=40, insured=True,
+                       insurance_years=5, weight=2)
+    flows = sv.step(moved, params(**HAND))
+    assert flows["incremental_cost", "minimum_living_allowance"].tolist() == [600, 0, 0, 0, 0]

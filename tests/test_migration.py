@@ -17,6 +17,8 @@ from sim.population import (
     LIAONING,
     OTHER_PROVINCE,
     OUTSIDE,
+    OWN,
+    RENT,
     SPOUSE,
     URBAN_DISTRICT,
     URBAN_PLACES,
@@ -195,18 +197,18 @@ def test_young_adults_move_alone_into_a_household_of_their_own():
 
 
 def test_settled_migrants_leave_less_often():
-    """Departure chance 1, times 0 once here more than 5 years: the household here 5 years
-    leaves, the one here 6 years stays. Departures count persons by origin and area,
-    weighted (2)."""
-    state = make_state(2, household=[0, 1], role=HEAD, residence_years=[5, 6],
-                       hukou_area=OUTSIDE, origin=[LIAONING, OTHER_PROVINCE], village=-1,
-                       weight=[2, 2], area=[1, 1])
+    """Departure chance 1, times 0 once here more than 5 years: the households here 5 years
+    (Liaoning) and 2 years (another province) leave, the one here 6 years stays.
+    Departures count persons by origin and area, weighted (2, and 3 in area 4)."""
+    state = make_state(3, household=[0, 1, 2], role=HEAD, residence_years=[5, 6, 2],
+                       hukou_area=OUTSIDE, origin=[LIAONING, LIAONING, OTHER_PROVINCE],
+                       village=-1, weight=[2, 2, 3], area=[1, 1, 4])
     flows = migration.step(state, params(**{**NO_MOVES, "migration.migrant_departure_rate": 1.0,
                                             "migration.settled_departure_factor": 0.0}),
                            np.random.default_rng(0))
     assert state.persons.id.tolist() == [101]
     assert flows[("departures", "liaoning")].tolist() == [0, 2, 0, 0, 0]
-    assert flows[("departures", "other_province")].sum() == 0
+    assert flows[("departures", "other_province")].tolist() == [0, 0, 0, 0, 3]
 
 
 def test_young_locals_leave_keeping_their_hukou_and_do_not_return_that_year():
@@ -270,3 +272,132 @@ def test_arrivals_come_from_liaoning_by_its_share():
         assert new.sum() == 5  # 0.2 × 25 residents / weight 1 / size 1
         assert (state.persons.origin[new] == origin).all()
         assert flows[("arrivals", cat)].tolist() == [0, 0, 5, 0, 0]
+
+
+def sure(**rates) -> SimpleNamespace:
+    """Migration parameters with every rate 0 but ``rates``, which may lie beyond the
+    scenario bounds (a sure departure): the step reads only ``p.migration``."""
+    m = {**dict(params().migration.items()), **{k.split(".")[1]: v for k, v in NO_MOVES.items()},
+         **rates}
+    return SimpleNamespace(migration=SimpleNamespace(**m), year=2016)
+
+
+FLOW_KEYS = {("arrivals", c) for c in ("within_panjin", "liaoning", "other_province", "return")
+             } | {("departures", c) for c in ("within_panjin", "liaoning", "other_province",
+                                               "outside")} | {("hukou_moves_out", "")}
+
+
+def test_step_reports_exactly_the_documented_flows():
+    """The module docstring's flows and nothing else, even in a year without moves."""
+    state = make_state(2)
+    assert set(migration.step(state, params(**NO_MOVES), np.random.default_rng(0))) == FLOW_KEYS
+
+
+def test_young_mover_ages_include_18_and_exclude_31():
+    """young_mover_ages (18, 31): Panjin hukou holders aged 17, 18, 30, 31 in area 0 with a
+    sure departure: 18 and 30 leave. Leavers lose their local schooling years (9 → 0), head
+    a household of their own (income 900 of a lone person's household: all of it), with a
+    landlord draw of their own; ids follow on from the next household id."""
+    state = make_state(4, age=[17, 18, 30, 31], school_years_local=9)
+    state.households.income[:] = 900
+    first = state.next_household_id
+    migration.step(state, sure(local_departure_rate=1.0), np.random.default_rng(0))
+    p = state.persons
+    assert p.area.tolist() == [0, OUTSIDE, OUTSIDE, 0]
+    assert p.school_years_local.tolist() == [9, 0, 0, 9]
+    assert p.household.tolist() == [0, 4, 5, 3]
+    h = state.households
+    assert h.id[4:].tolist() == [first, first + 1] and state.next_household_id == first + 2
+    assert h.income[4:].tolist() == [900, 900]
+    draws = h.landlord_draw[4:]
+    assert ((draws >= 0) & (draws < 1)).all() and draws[0] != draws[1]
+
+
+def test_leavers_are_not_moved_out_or_back_the_year_they_leave():
+    """A young local with sure departure, return and hukou move-out chances leaves and stays
+    a Panjin hukou holder living outside (neither back nor moved out this year); a young
+    villager who moved to a town this year does not also leave the city."""
+    state = make_state(3, household=[0, 1, 1], role=[HEAD, HEAD, CHILD], age=[20, 50, 20],
+                       place=[DESIGNATED_TOWN, VILLAGE, VILLAGE], education=COLLEGE)
+    migration.step(state, sure(local_departure_rate=1.0, return_rate=1.0, hukou_out_rate=1.0,
+                               rural_urban_young_rate=1.0), np.random.default_rng(0))
+    p = state.persons
+    assert p.id.tolist() == [100, 101, 102]
+    assert p.area.tolist() == [OUTSIDE, 0, 0] and p.place[2] != VILLAGE
+
+
+def test_movers_own_their_new_home_by_the_share_and_draw_a_landlord_each():
+    """200 village households (a head of 40 alone) and 100 young villagers (20, living with
+    a head of 60 who stays) move with sure chances to area 0's towns (county seat and
+    designated town, 1 resident each). Owner share 1: all 300 new homes owned; share 0.5:
+    about half (one draw per home, sd 0.029). Each new home has its own landlord draw in
+    [0, 1); the town is drawn per mover (the seat's share 0.5)."""
+    def movers(share):
+        role = [HEAD] * 202 + [HEAD, CHILD] * 100
+        household = list(range(202)) + list(np.repeat(np.arange(202, 302), 2))
+        state = make_state(402, household=household, role=role,
+                           age=[30, 30] + [40] * 200 + [60, 20] * 100,
+                           place=[COUNTY_SEAT_TOWN, DESIGNATED_TOWN] + [VILLAGE] * 400,
+                           education=COLLEGE, sex=0, tenure=RENT)
+        migration.step(state, sure(rural_urban_household_rate=1.0, rural_urban_young_rate=1.0,
+                                   to_city_districts_share=0.0, mover_owns_share=share),
+                       np.random.default_rng(0))
+        return state
+    home = np.r_[2:202, 302:402]
+    state = movers(1.0)
+    h = state.households
+    assert len(h) == 402 and (h.tenure[home] == OWN).all() and (h.tenure[202:302] == RENT).all()
+    state = movers(0.5)
+    h = state.households
+    assert 0.4 < (h.tenure[home] == OWN).mean() < 0.6
+    draws = h.landlord_draw[home]
+    assert ((draws >= 0) & (draws < 1)).all() and len(np.unique(draws)) == 300
+    seat = state.persons.place[2:202] == COUNTY_SEAT_TOWN
+    assert 0.4 < seat.mean() < 0.6
+
+
+def test_city_districts_are_chosen_in_proportion_to_their_residents():
+    """District residents: area 0 weight 1, area 1 weight 3; 400 movers to the city land
+    in area 1 about 3 times in 4 (sd 0.022)."""
+    state = make_state(2, area=[0, 1], place=URBAN_DISTRICT, weight=[1, 3])
+    origin = np.full(400, 3, np.int8)
+    area, place = migration.choose_destinations(origin, np.ones(400, bool), state,
+                                                np.random.default_rng(0))
+    assert set(area.tolist()) == {0, 1} and (place == URBAN_DISTRICT).all()
+    assert 0.68 < (area == 1).mean() < 0.82
+
+
+def test_returns_and_hukou_moves_out_are_drawn_per_person():
+    """400 holders outside, chance 0.5: about half come back (sd 0.025); of 400 others
+    about half move their hukou out."""
+    state = make_state(400, area=OUTSIDE, place=-1)
+    migration.step(state, sure(return_rate=0.5), np.random.default_rng(0))
+    assert 0.4 < (state.persons.area == 0).mean() < 0.6
+    state = make_state(400, area=OUTSIDE, place=-1)
+    migration.step(state, sure(hukou_out_rate=0.5), np.random.default_rng(0))
+    assert 160 < len(state.persons) < 240
+
+
+def test_arrivals_scale_with_residents_over_the_donors_weight():
+    """25 residents of weight 2 (50 persons represented), one donor of size 1 and weight 2:
+    wanted = 0.2 × 50 / 2 / 1 = 5 households. Wanted 1 (rate 0.04): one. Wanted 2.5 (rate
+    0.1): 2 or 3, 3 with chance 0.5, so over 200 draws the mean is 2.5 (sd 0.035).
+    Newcomers are not insured (the donor is), ids and next ids follow on."""
+    def arrivals(rate, seed=0):
+        state = make_state(25, hukou_area=[OUTSIDE] + [0] * 24, origin=[LIAONING] + [0] * 24,
+                           village=[-1] + [0] * 24, weight=2, insured=True)
+        migration.arrive(state, sure(arrival_rate=rate).migration, np.random.default_rng(seed),
+                         {}, 5)
+        return state
+    state = arrivals(0.2)
+    p = state.persons
+    new = p.id >= 125
+    assert new.sum() == 5 and not p.insured[new].any()
+    assert p.id[new].tolist() == list(range(125, 130)) and state.next_person_id == 130
+    assert state.households.id[25:].tolist() == list(range(25, 30))
+    assert state.next_household_id == 30
+    draws = state.households.landlord_draw[25:]
+    assert ((draws >= 0) & (draws < 1)).all() and len(np.unique(draws)) == 5
+    assert (arrivals(0.04).persons.id >= 125).sum() == 1
+    counts = [(arrivals(0.1, seed).persons.id >= 125).sum() for seed in range(200)]
+    assert set(counts) == {2, 3} and 2.35 < np.mean(counts) < 2.65

@@ -19,6 +19,7 @@ from sim.population import (
     OUTSIDE,
     OWN,
     PARENT,
+    RELATIVES,
     RENT,
     SELF_EMPLOYED,
     SPOUSE,
@@ -138,7 +139,7 @@ def test_check_catches_a_settler_who_did_not_intend():
     forged = st.Decision(d.eligibility, np.array([True, False]),
                          np.array([TOWN, NONE], np.int8), np.array([0, NONE], np.int8),
                          np.array([False, False]))
-    with pytest.raises(AssertionError, match="without intending"):
+    with pytest.raises(AssertionError, match="^a household settled without intending to$"):
         st.check(forged, state)
 
 
@@ -236,3 +237,58 @@ def test_college_graduate_is_talent_only_outside_towns():
     state = make_state(place=VILLAGE, education=COLLEGE, employment=EMPLOYED,
                        labour_contract=True, legal_person_employer=True)
     assert settle(state).channel[0] == TALENT
+
+
+def test_registration_place_by_tenure_and_channel():
+    """Clauses 四/五/七/九 by hand, the community collective household on and no landlord
+    consenting: one person per household, in a town unless said.
+
+    0. town channel, dormitory: employer collective (not the community collective);
+    1. town channel, living with relatives: the relative's household;
+    2. town channel, renting (no consent; collective off in the second call): employer
+       collective, the fallback, when the community collective is off;
+    3. investment channel, own home in a town: the own home;
+    4. investment channel, own home in a village: the enterprise's collective household;
+    5. no channel: NONE.
+    """
+    state = make_state(6, tenure=[DORMITORY, RELATIVES, RENT, OWN, OWN, OWN],
+                       place=[URBAN_DISTRICT] * 4 + [VILLAGE, URBAN_DISTRICT])
+    channel = np.array([TOWN, TOWN, TOWN, INVESTMENT, INVESTMENT, NONE], np.int8)
+    got = st.registration_place(state, params(), channel)
+    assert got.tolist() == [st.EMPLOYER_COLLECTIVE, st.RELATIVE, st.COMMUNITY_COLLECTIVE,
+                            st.OWN_HOME, st.EMPLOYER_COLLECTIVE, NONE]
+    got = st.registration_place(state, params(**{"policy.community_collective_household":
+                                                 False}), channel)
+    assert got[2] == st.EMPLOYER_COLLECTIVE
+
+
+def _forged(state, applicant, channel):
+    """A decision that names its own applicants and channels (all intending)."""
+    d = st.decide(state, params(**ALL), rng())
+    n = len(state.persons)
+    return st.Decision(d.eligibility, np.array(applicant), np.array(channel, np.int8),
+                       np.zeros(n, np.int8), np.ones(n, bool))
+
+
+def test_check_catches_family_of_a_talent_settler_and_family_without_an_applicant():
+    """六 brings nobody: a talent applicant's spouse moving with him is refused. A family
+    member settling in a household without an applicant is refused."""
+    state = household([HEAD, SPOUSE], **TALENT_COLS)
+    with pytest.raises(AssertionError, match="^talent channel brought family members$"):
+        st.check(_forged(state, [True, False], [TALENT, TALENT]), state)
+    with pytest.raises(AssertionError, match="^a family member settled without an applicant "
+                                             "in the household$"):
+        st.check(_forged(state, [False, False], [NONE, TOWN]), state)
+
+
+def test_land_surrendered_only_by_the_settling_household():
+    """Principle off: the settling household gives up its land rights; a household that
+    does not settle (no one eligible: renting without consent, collective off) keeps them."""
+    state = make_state(2, household=[0, 1], role=HEAD, tenure=[OWN, RENT])
+    h = state.households
+    h.contract_land[:] = h.homestead[:] = h.collective_income[:] = True
+    d = settle(state, **{"policy.land_rights_kept_on_settling": False,
+                         "policy.community_collective_household": False})
+    assert d.applicant.tolist() == [True, False]
+    assert h.contract_land.tolist() == [False, True] and h.homestead.tolist() == [False, True]
+    assert h.collective_income.tolist() == [False, True]

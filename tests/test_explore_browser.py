@@ -89,8 +89,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+CHARTS = 6  # population, urbanization, settlements, cost, area finance, map
+
+
 def _charts(page) -> list[bytes]:
-    """What each chart shows, as pixels (an image's address changes at every render)."""
+    """What each chart shows, as pixels (an image's address changes at every render), once
+    all of them are on the page (on a busy machine the last ones arrive later)."""
+    page.wait_for_function(
+        f"document.querySelectorAll('.vue-grid-item img').length == {CHARTS}")
     images = page.locator(".vue-grid-item img")
     return [images.nth(i).screenshot() for i in range(images.count())]
 
@@ -157,8 +163,8 @@ def test_explorer_in_chromium(server, tmp_path, capsys):
         assert value == pytest.approx(same.figure(figure), rel=1e-9), figure
     assert shown["resident_population"] != base_population
     assert shown["linkage_transfer"] != pytest.approx(plain.figure("linkage_transfer"))
-    # six charts (population, urbanization, settlements, cost, area finance, map), all redrawn
-    assert len(charts_after) == 6
+    # every chart redrawn
+    assert len(charts_before) == len(charts_after) == CHARTS
     assert all(a != b for a, b in zip(charts_before, charts_after, strict=True))
 
     # Save wrote a scenario that `hukou-sim check` accepts, with the moved levers

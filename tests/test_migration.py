@@ -36,7 +36,7 @@ def village_and_town():
     """A village household of three in area 0, and a town household giving a destination."""
     state = make_state(4, household=[0, 0, 0, 1], role=[HEAD, 1, CHILD, HEAD],
                        place=[VILLAGE, VILLAGE, VILLAGE, 2], age=[40, 38, 12, 30],
-                       residence_years=20, education=COLLEGE)  # propensity 2: a sure move
+                       residence_years=20, school_years_local=4, education=COLLEGE)  # propensity 2: a sure move
     return state
 
 
@@ -55,6 +55,7 @@ def test_village_household_moves_together_to_a_town():
     p = state.persons
     assert np.isin(p.place[:3], URBAN_PLACES).all() and (p.area[:3] == 0).all()
     assert (p.residence_years[:3] == 0).all()
+    assert (p.school_years_local[:3] == 4).all()  # still in Panjin (area 0): schooling kept
     assert (p.hukou_area == 0).all() and not p.hukou_urban.any()  # a move is not a hukou move
     assert flows[("arrivals", "within_panjin")].sum() == 0  # same area: no arrival
 

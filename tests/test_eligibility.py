@@ -270,6 +270,15 @@ def test_clause_8_refuses_urban_to_rural_moves_only():
     assert persons.hukou_area[2] == OUTSIDE and not persons.hukou_urban[4]
 
 
+def test_clause_8_refuses_urban_to_rural_within_area_0():
+    """Clause 八 in the first area code too (area 0 is a Panjin area, not 'outside'): an
+    urban hukou of area 0 turned rural of area 0 is an urban → rural move."""
+    state = make_state(1, hukou_urban=True, hukou_area=0)
+    before = el.HukouSnapshot.of(state.persons)
+    state.persons.hukou_urban[0] = False
+    assert el.urban_to_rural(before, state.persons).tolist() == [True]
+
+
 def test_clause_8_rural_to_rural_moves_are_fine():
     state = make_state(2)
     before = el.HukouSnapshot.of(state.persons)

@@ -237,8 +237,15 @@ def test_family_already_urban_here_does_not_move():
 
 def test_family_needs_one_applicant_per_household():
     state = family_state()
-    with pytest.raises(ValueError, match="more than one applicant"):
+    with pytest.raises(ValueError, match="^family: more than one applicant in a household$"):
         el.family(state, np.array([True, True, False, False, False, False, False]))
+
+
+def test_family_of_a_household_without_an_applicant_is_nobody():
+    """Household 0 (a head alone) applies; household 1 (head and spouse) does not: nobody
+    is brought, in particular not household 1's spouse."""
+    state = make_state(3, household=[0, 1, 1], role=[HEAD, HEAD, SPOUSE])
+    assert el.family(state, np.array([True, False, False])).tolist() == [False, False, False]
 
 
 def test_only_talent_settles_alone():

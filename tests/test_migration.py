@@ -36,7 +36,8 @@ def village_and_town():
     """A village household of three in area 0, and a town household giving a destination."""
     state = make_state(4, household=[0, 0, 0, 1], role=[HEAD, 1, CHILD, HEAD],
                        place=[VILLAGE, VILLAGE, VILLAGE, 2], age=[40, 38, 12, 30],
-                       residence_years=20, school_years_local=4, education=COLLEGE)  # propensity 2: a sure move
+                       residence_years=20, school_years_local=4,
+                       education=COLLEGE)  # propensity 2: a sure move
     return state
 
 

@@ -420,3 +420,14 @@ def test_incremental_cost_is_weighted_by_the_settlers_weight():
                        insurance_years=5, weight=2)
     flows = sv.step(moved, params(**HAND))
     assert flows["incremental_cost", "minimum_living_allowance"].tolist() == [600, 0, 0, 0, 0]
+
+
+def test_senior_secondary_cost_follows_local_schooling_years_in_the_yearly_step():
+    """The yearly step (persons grouped in cells) as `entitled`: three permit holders of 16
+    with `exam_schooling_years` (3), 2 and 4 years of local schooling; users are the first
+    and the third only, at the senior-secondary take-up each."""
+    p = params()
+    need = p.policy.residence_permit.exam_schooling_years
+    s = migrants(3, permit=True, age=16, school_years_local=[need, need - 1, need + 1])
+    users = sv.step(s, p)["service_users", "senior_secondary"].sum()
+    assert users == pytest.approx(2 * p.services.senior_secondary.take_up)

@@ -49,8 +49,8 @@ CHANGES = (
     Change("fiscal: county guarantee level ignored", FISCAL,
            "f.county_guarantee.level * standard", "standard", FISCAL_TESTS),
     Change("services: no rural standard for non-locals living in villages", SERVICES,
-           "return (status == LOCAL_RURAL) | ((status >= PERMIT) & (state.persons.place == "
-           "VILLAGE))", "return status == LOCAL_RURAL", SERVICES_TESTS),
+           "return (status == LOCAL_RURAL) | ((status >= PERMIT) & village)",
+           "return status == LOCAL_RURAL", SERVICES_TESTS),
     Change("services: residents' pension age `>=` -> `>` (first age edge, 60)", SERVICES,
            "(every >= edges[0])", "(every > edges[0])", SERVICES_TESTS),
     Change("services: residents' pension age `<` -> `<=` (last age edge)", SERVICES,

@@ -296,3 +296,43 @@ def test_a_household_that_lost_its_head_gets_its_oldest_member():
                     dict(household=1, role=HEAD, age=30)], 2)
     demography.promote_heads(state)
     assert state.persons.role.tolist() == [CHILD, HEAD, HEAD]
+
+
+def test_step_flows_are_the_persons_it_removes_and_adds():
+    """One year of `demography.step` on a small synthetic city, its flows checked against the
+    persons themselves: the dead are the ids that disappear, counted by area of residence
+    (``deaths``) and by hukou area (``registered_deaths``); the surviving newborns are the
+    new ids, aged 0; what ``births`` counts beyond them are infants who died, and exactly
+    those are the rest of ``deaths`` (area) and ``registered_deaths`` (hukou area).
+    Everyone else is a year older. Infant mortality is raised to its bound, one in ten, so that some
+    infants die."""
+    from sim.areas import load_areas
+    from sim.synthesis import synthesize
+
+    state, _ = synthesize(0.003, np.random.default_rng(5))
+    before = state.persons
+    ids, age = before.id.copy(), before.age.copy()
+    area, hukou_area, w = before.area.copy(), before.hukou_area.copy(), before.weight.copy()
+    p = load_defaults().with_overrides({"demography.mortality.infant": 0.1}).at(2016)
+    flows = demography.step(state, p, np.random.default_rng(6))
+    after = state.persons
+    n = len(load_areas())
+
+    def by(where: np.ndarray, mask: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        inside = mask & (where >= 0)
+        return np.bincount(where[inside], weight[inside].astype(float), minlength=n)
+
+    died = ~np.isin(ids, after.id)
+    born = ~np.isin(after.id, ids)
+    assert died.any() and born.any()
+    assert (after.age[born] == 0).all()
+    old = np.searchsorted(ids, after.id[~born]) if (np.diff(ids) > 0).all() else None
+    assert old is not None  # ids are increasing, so a search finds each survivor's row
+    assert (after.age[~born] == age[old] + 1).all()
+    infant_by_area = flows["births", ""] - by(after.area, born, after.weight)
+    infant_by_hukou = flows["registered_births", ""] - by(after.hukou_area, born, after.weight)
+    assert (infant_by_area >= 0).all() and 0 < infant_by_area.sum() < flows["births", ""].sum()
+    np.testing.assert_allclose(flows["deaths", ""], by(area, died, w) + infant_by_area)
+    np.testing.assert_allclose(flows["registered_deaths", ""],
+                               by(hukou_area, died, w) + infant_by_hukou)
+    assert not np.allclose(flows["deaths", ""], flows["registered_deaths", ""])

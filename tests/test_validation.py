@@ -129,3 +129,12 @@ def test_a_run_scores_figures_after_its_calibration_set_out_of_sample():
                                                 "set": "forecast", "through": 2023,
                                                 "doc": forecast.manifest["calibration"]["doc"]}
     assert set(forecast.validation.role) == {"calibration"}
+
+
+def test_the_run_settings_choices_are_the_calibration_sets():
+    """``run.calibration`` lists its allowed values in run.toml (so a scenario file is checked
+    like any other); they must be the sets of calibration.toml, no more, no fewer."""
+    from sim.scenario import load_defaults
+    from sim.scenario.calibrated import SETTING, calibration_sets
+
+    assert set(load_defaults()._specs[SETTING].choices) == set(calibration_sets())

@@ -55,11 +55,9 @@ class CalibrationSet:
         return f"sim/data/{self.calibrated.name}"
 
 
-def calibration_sets(data_dir: Path | None = None) -> dict[str, CalibrationSet]:
-    """Every calibration set of ``calibration.toml`` (in ``data_dir``, default the
-    package's ``sim/data``), by name."""
-    folder = DATA_DIR if data_dir is None else Path(data_dir)
-    path = folder / CONFIG
+def calibration_sets() -> dict[str, CalibrationSet]:
+    """Every calibration set of ``sim/data/calibration.toml``, by name."""
+    path = DATA_DIR / CONFIG
     return _sets(path, path.stat().st_mtime_ns)
 
 

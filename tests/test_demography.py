@@ -14,7 +14,7 @@ import pytest
 
 from sim.model import UrbanizationModel
 from sim.pipeline import demography
-from sim.population import CHILD, HEAD, OWN, RENT, SPOUSE, Households, Persons, State
+from sim.population import CHILD, HEAD, OWN, PARENT, RENT, SPOUSE, Households, Persons, State
 from sim.scenario import load_defaults
 from sim.synthesis import both_sexes_survivorship, load_base, single_year_weights
 from tests.conftest import small_scenario
@@ -160,11 +160,11 @@ def test_partnering_rates_give_the_censuss_age_at_first_marriage(rates, census):
 
 def _state(rows: list[dict], households: int) -> State:
     persons = Persons.empty(len(rows))
+    persons.id[:] = np.arange(len(rows))
+    persons.weight[:] = 1
     for i, row in enumerate(rows):
         for column, value in row.items():
             getattr(persons, column)[i] = value
-    persons.id[:] = np.arange(len(rows))
-    persons.weight[:] = 1
     hh = Households.empty(households)
     hh.id[:] = np.arange(households)
     hh.income[:] = 10_000 * np.arange(1, households + 1)
@@ -336,3 +336,219 @@ def test_step_flows_are_the_persons_it_removes_and_adds():
     np.testing.assert_allclose(flows["registered_deaths", ""],
                                by(hukou_area, died, w) + infant_by_hukou)
     assert not np.allclose(flows["deaths", ""], flows["registered_deaths", ""])
+
+
+# ------------------------------------------------------------------ the yearly step
+
+FEMALE, MALE = 0, 1
+# births certain at 25–29 and impossible elsewhere: the whole schedule in one group and a
+# TFR of 5 give 5 × 1/1 / 5 = 1 birth per woman-year (`fertility_rates`)
+BIRTHS_AT_25_29 = {"fertility.age_shape": [0, 0, 1, 0, 0, 0, 0],
+                   "fertility.total_fertility_rate": 5.0}
+
+
+def _year(**changes: object):
+    """The parameters of 2016 with no births and no partnering unless ``changes`` (dotted
+    names under ``demography.``) say otherwise: each test turns on the rule it checks."""
+    quiet = {"fertility.total_fertility_rate": 0.0, "partnering.rate_female": [0.0],
+             "partnering.rate_male": [0.0]}
+    return load_defaults().with_overrides(
+        {f"demography.{k}": v for k, v in {**quiet, **changes}.items()}).at(2016)
+
+
+def _deaths_at(monkeypatch, doomed: set[tuple[int, int]]) -> None:
+    """Death within the year certain for the (sex, age) pairs in ``doomed`` (the age after
+    the step's ageing; 0 = a newborn) and impossible otherwise. The life table is still
+    computed from what the step passes, so passing the wrong arguments fails."""
+    table = demography.death_probability
+
+    def forced(age: np.ndarray, sex: np.ndarray, d) -> np.ndarray:
+        table(age, sex, d)
+        pairs = zip(np.asarray(sex).tolist(), np.asarray(age).tolist(), strict=True)
+        return np.array([pair in doomed for pair in pairs], float)
+
+    monkeypatch.setattr(demography, "death_probability", forced)
+
+
+def test_step_ages_everyone_and_counts_the_dead_by_residence_and_by_hukou_area(monkeypatch):
+    """Everyone reaching 80 dies, nobody else. Deaths by area of residence: area 1 the head
+    of household 0 (weight 2), area 2 the migrant (weight 3), area 4 the grandfather (1); the
+    woman living outside is no resident's death. Registered deaths by hukou area: area 1: 2,
+    area 3 the woman living outside (1), area 4: 1; the migrant has no Panjin hukou.
+    The widow of household 0 is no longer married and, its oldest member, heads it; in
+    household 3 the grandmother is widowed while the couple stays married."""
+    _deaths_at(monkeypatch, {(MALE, 80), (FEMALE, 80)})
+    state = _state([
+        dict(household=0, role=HEAD, sex=1, age=79, married=True, area=1, hukou_area=1, weight=2),
+        dict(household=0, role=SPOUSE, sex=0, age=75, married=True, area=1, hukou_area=1,
+             weight=2),
+        dict(household=0, role=CHILD, sex=1, age=45, area=1, hukou_area=1, weight=2),
+        dict(household=1, role=HEAD, sex=0, age=79, area=-1, hukou_area=3),
+        dict(household=2, role=HEAD, sex=1, age=79, area=2, hukou_area=-1, weight=3),
+        dict(household=3, role=HEAD, sex=1, age=60, married=True, area=4, hukou_area=4),
+        dict(household=3, role=SPOUSE, sex=0, age=58, married=True, area=4, hukou_area=4),
+        dict(household=3, role=PARENT, sex=1, age=79, married=True, area=4, hukou_area=4),
+        dict(household=3, role=PARENT, sex=0, age=77, married=True, area=4, hukou_area=4),
+    ], 4)
+    flows = demography.step(state, _year(), np.random.default_rng(0))
+    persons = state.persons
+    assert persons.id.tolist() == [1, 2, 5, 6, 8]
+    assert persons.age.tolist() == [76, 46, 61, 59, 78]
+    assert persons.married.tolist() == [False, False, True, True, False]
+    assert persons.role.tolist() == [HEAD, CHILD, HEAD, SPOUSE, PARENT]
+    assert sorted(flows) == [("births", ""), ("deaths", ""), ("registered_births", ""),
+                             ("registered_deaths", "")]
+    assert flows["deaths", ""].tolist() == [0, 2, 3, 0, 1]
+    assert flows["registered_deaths", ""].tolist() == [0, 2, 0, 1, 1]
+    assert flows["births", ""].tolist() == flows["registered_births", ""].tolist() == [0] * 5
+    assert (len(state.households), state.next_person_id, state.next_household_id) == (4, 9, 4)
+
+
+def _couples_and_women() -> State:
+    """Women of every case of the birth rule, ages before the step's ageing: row 1 (26,
+    married, weight 2, Panjin rural hukou of area 2 in village 7, a migrant husband) and
+    row 3 (24, a migrant married to a Panjin urban man of area 3) reach 25–29; row 4 (26)
+    is single; rows 6 and 8 reach 30 and 24; row 10 lives outside Panjin; row 12 reaches 28.
+    The married share of the women of 25–29 living in Panjin is (2 + 1 + 1) / 5 = 0.8."""
+    origin_other = 2
+    return _state([
+        dict(household=0, role=HEAD, sex=1, age=30, married=True, area=0, hukou_area=-1,
+             origin=origin_other),
+        dict(household=0, role=SPOUSE, sex=0, age=26, married=True, area=0, place=2,
+             hukou_area=2, village=7, weight=2),
+        dict(household=1, role=HEAD, sex=1, age=32, married=True, area=3, hukou_area=3,
+             hukou_urban=True),
+        dict(household=1, role=SPOUSE, sex=0, age=24, married=True, area=3, place=1,
+             hukou_area=-1, origin=origin_other),
+        dict(household=2, role=HEAD, sex=0, age=26, area=2, hukou_area=2, village=5),
+        dict(household=3, role=HEAD, sex=1, age=40, married=True, area=1, hukou_area=1),
+        dict(household=3, role=SPOUSE, sex=0, age=29, married=True, area=1, hukou_area=1),
+        dict(household=4, role=HEAD, sex=1, age=30, married=True, area=1, hukou_area=1),
+        dict(household=4, role=SPOUSE, sex=0, age=23, married=True, area=1, hukou_area=1),
+        dict(household=5, role=HEAD, sex=1, age=33, married=True, area=-1, hukou_area=1),
+        dict(household=5, role=SPOUSE, sex=0, age=26, married=True, area=-1, hukou_area=1),
+        dict(household=6, role=HEAD, sex=1, age=35, married=True, area=4, hukou_area=4),
+        dict(household=6, role=SPOUSE, sex=0, age=27, married=True, area=4, hukou_area=4),
+    ], 7)
+
+
+@pytest.mark.parametrize("infants_die", [False, True])
+def test_births_go_to_married_women_of_fertile_age_living_in_panjin(monkeypatch, infants_die):
+    """Births certain at 25–29 (a married woman's rate 1 / 0.8, capped at 1), the woman
+    reaching 28 dies. Children of rows 1 and 3 only: ids 13 and 14, in their mothers'
+    household, area and place, weight and hukou (row 1's own; row 3's from her Panjin
+    husband). Births by area: 2 in area 0, 1 in area 3; registered: 2 in area 2, 1 in area
+    3. When every newborn dies in its first year, both still count as births, their deaths
+    add to the deaths by area and by hukou area, and their ids are not reused."""
+    _deaths_at(monkeypatch, {(FEMALE, 28)} | ({(FEMALE, 0), (MALE, 0)} if infants_die else set()))
+    state = _couples_and_women()
+    flows = demography.step(state, _year(**BIRTHS_AT_25_29), np.random.default_rng(0))
+    assert flows["births", ""].tolist() == [2, 0, 0, 1, 0]
+    assert flows["registered_births", ""].tolist() == [0, 0, 2, 1, 0]
+    infants = np.array([2, 0, 0, 1, 0]) if infants_die else np.zeros(5)
+    registered_infants = np.array([0, 0, 2, 1, 0]) if infants_die else np.zeros(5)
+    assert flows["deaths", ""].tolist() == (infants + [0, 0, 0, 0, 1]).tolist()
+    assert flows["registered_deaths", ""].tolist() == (registered_infants + [0, 0, 0, 0, 1]
+                                                       ).tolist()
+    assert state.next_person_id == 15
+    persons = state.persons
+    assert 12 not in persons.id and not persons.married[persons.id == 11].any()  # widowed
+    new = persons.id >= 13
+    if infants_die:
+        assert not new.any()
+        return
+    child = persons.take(new)
+    assert child.id.tolist() == [13, 14]
+    assert child.age.tolist() == [0, 0] and (child.role == CHILD).all()
+    assert not child.married.any()
+    assert child.household.tolist() == [0, 1]
+    assert child.weight.tolist() == [2, 1]
+    assert child.area.tolist() == [0, 3] and child.place.tolist() == [2, 1]
+    assert child.hukou_area.tolist() == [2, 3] and child.hukou_urban.tolist() == [False, True]
+    assert child.village.tolist() == [7, -1] and child.origin.tolist() == [0, 0]
+
+
+def test_without_married_only_every_woman_of_fertile_age_in_panjin_gives_birth(monkeypatch):
+    """`fertility.married_only` off: the single woman of row 4 (27) has a child too, in her
+    household, with her hukou (area 2, village 5); still none outside the ages, outside
+    Panjin, or to the woman who dies."""
+    _deaths_at(monkeypatch, {(FEMALE, 28)})
+    state = _couples_and_women()
+    flows = demography.step(state, _year(**BIRTHS_AT_25_29, **{"fertility.married_only": False}),
+                            np.random.default_rng(0))
+    assert flows["births", ""].tolist() == [2, 0, 1, 1, 0]
+    assert flows["registered_births", ""].tolist() == [0, 0, 3, 1, 0]
+    child = state.persons.take(state.persons.id >= 13)
+    assert child.household.tolist() == [0, 1, 2]
+    assert child.village.tolist() == [7, -1, 5]
+
+
+def test_a_married_womans_birth_rate_divides_by_the_weighted_married_share(monkeypatch):
+    """Rate 0.5 a year at 45–49 (TFR 2.5); six married women of 46 (weight 1 each) and one
+    single woman of 46 (weight 6): the weighted married share 0.5 makes a married woman's
+    rate 1, so all six have a child; an unweighted share (6/7) would leave it near 0.58."""
+    _deaths_at(monkeypatch, set())
+    rows = []
+    for k in range(6):
+        rows += [dict(household=k, role=HEAD, sex=1, age=50, married=True, area=0),
+                 dict(household=k, role=SPOUSE, sex=0, age=46, married=True, area=0)]
+    rows += [dict(household=6, role=HEAD, sex=0, age=46, area=0, weight=6)]
+    state = _state(rows, 7)
+    p = _year(**{"fertility.age_shape": [0, 0, 0, 0, 0, 0, 1],
+                 "fertility.total_fertility_rate": 2.5})
+    flows = demography.step(state, p, np.random.default_rng(1))
+    child = state.persons.take(state.persons.age == 0)
+    assert flows["births", ""].tolist() == [6, 0, 0, 0, 0]
+    assert sorted(child.household.tolist()) == list(range(6))
+
+
+def test_married_share_by_group_is_weighted_within_the_mask():
+    """Groups 15–19, 20–24, …, 45–49. Women in the mask: 17 married (weight 2) and 18 single
+    (1): 2/3; 26 and 27 married: 1; 47 single (weight 3) and 49 married (1): 1/4; nobody in
+    20–24 or 30–44: 0. A married man of 26 and a married woman of 26 outside the mask count
+    nowhere."""
+    state = _state([dict(sex=0, age=17, married=True, weight=2), dict(sex=0, age=18),
+                    dict(sex=0, age=26, married=True), dict(sex=0, age=27, married=True),
+                    dict(sex=0, age=47, weight=3), dict(sex=0, age=49, married=True),
+                    dict(sex=1, age=26, married=True), dict(sex=0, age=26, married=True)], 1)
+    persons = state.persons
+    mask = (persons.sex == 0) & (np.arange(len(persons)) != 7)
+    share = demography.married_share_by_group(persons, mask, D)
+    np.testing.assert_allclose(share, [2 / 3, 0, 1, 0, 0, 0, 1 / 4])
+
+
+def test_step_pairs_single_adults_into_new_and_existing_households(monkeypatch):
+    """Partnering certain at 20–34 (after ageing), impossible from 35; nobody dies, no
+    births. In area 0 two adult children living with their parents marry into a new
+    household (row 4 of the table, id 4), headed by him, with his family's contracted land
+    and owning its home (share 1). In area 2 a single head living with his mother marries a
+    single mother heading her household: he moves into hers as her spouse, and his mother
+    heads the household he left."""
+    _deaths_at(monkeypatch, set())
+    state = _state([
+        dict(household=0, role=HEAD, sex=1, age=55, married=True, area=0),
+        dict(household=0, role=SPOUSE, sex=0, age=53, married=True, area=0),
+        dict(household=0, role=CHILD, sex=1, age=25, area=0),
+        dict(household=1, role=HEAD, sex=1, age=52, married=True, area=0),
+        dict(household=1, role=SPOUSE, sex=0, age=50, married=True, area=0),
+        dict(household=1, role=CHILD, sex=0, age=23, area=0),
+        dict(household=2, role=HEAD, sex=1, age=30, area=2, place=0),
+        dict(household=2, role=PARENT, sex=0, age=60, area=2, place=0),
+        dict(household=3, role=HEAD, sex=0, age=29, area=2, place=1),
+        dict(household=3, role=CHILD, sex=1, age=4, area=2, place=1),
+    ], 4)
+    state.households.contract_land[:] = [True, False, False, False]
+    looks = [1.0, 1.0, 1.0, 0.0]
+    p = _year(**{"partnering.rate_female": looks, "partnering.rate_male": looks,
+                 "households.new_household_owns_share": 1.0})
+    demography.step(state, p, np.random.default_rng(0))
+    persons = state.persons
+    assert persons.household.tolist() == [0, 0, 4, 1, 1, 4, 3, 2, 3, 3]
+    assert persons.role.tolist() == [HEAD, SPOUSE, HEAD, HEAD, SPOUSE, SPOUSE, SPOUSE, HEAD,
+                                     HEAD, CHILD]
+    assert persons.married.tolist() == [True] * 7 + [False, True, False]
+    assert persons.place[6] == 1
+    assert (len(state.households), state.next_household_id) == (5, 5)
+    new = state.households.take(np.array([4]))
+    assert new.id.tolist() == [4] and new.contract_land.tolist() == [True]
+    assert new.tenure.tolist() == [OWN]

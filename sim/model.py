@@ -42,7 +42,7 @@ from sim.pipeline import (
     settlement,
     urban_village,
 )
-from sim.population import State
+from sim.population import State, reuse_freed_memory
 from sim.scenario import Scenario
 from sim.synthesis import FitReport, synthesize
 
@@ -83,6 +83,7 @@ class UrbanizationModel(mesa.Model):
     def __init__(self, scenario: Scenario, replicate: int = 0,
                  seed: np.random.SeedSequence | int | None = None,
                  population: ImportedPopulation | None = None) -> None:
+        reuse_freed_memory()  # numpy's large temporaries without page faults (glibc)
         seed = scenario.run.seed if seed is None else seed
         if not isinstance(seed, np.random.SeedSequence):
             seed = replicate_seed(seed, replicate)

@@ -22,6 +22,8 @@ Example
 
 from __future__ import annotations
 
+import ctypes
+import platform
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar
@@ -181,6 +183,44 @@ CHANNELS = Channel.labels()
 TOWN, URBAN_DISTRICT_CHANNEL, TALENT, INVESTMENT, URBAN_VILLAGE = Channel
 STATUSES = Status.labels()
 LOCAL_URBAN, LOCAL_RURAL, PERMIT, NO_PERMIT = Status
+
+
+# glibc's mallopt parameters (malloc.h) and the values `reuse_freed_memory` sets
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_BYTES = 32 * 2**20  # glibc's largest; a full-city column is 1.5–13 MB
+_TRIM_THRESHOLD_BYTES = 512 * 2**20
+
+
+def reuse_freed_memory() -> bool:
+    """Let freed numpy arrays' memory be reused instead of returned to the system (glibc).
+
+    Every yearly step makes columns and temporaries of 0.1–13 MB. glibc maps each block
+    above its threshold afresh from the system and unmaps it when freed, so that every
+    new array pays a page fault per 4 kB on first touch: a copy of the persons table cost
+    three times a copy into memory already used (8.6 against 2.5 ms at 150,000 persons).
+    Raising the mmap and trim thresholds keeps freed blocks in the heap for the next
+    array; peak memory is unchanged (the freed memory is reused, not added to). A no-op
+    returning False where the C library is not glibc (macOS, Windows, musl).
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    mallopt = ctypes.CDLL(None).mallopt
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+                and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
+
+
+def one_of(values: np.ndarray, codes: tuple[int, ...] | list[int]) -> np.ndarray:
+    """Whether each value is one of a few ``codes``: `numpy.isin` for a code column, as one
+    comparison per code. ``np.isin`` builds a lookup table or sorts, ~75× slower for an int8
+    column and two codes (2.5 ms against 33 µs at 150,000 rows).
+
+    >>> one_of(np.array([0, 1, 2, 3], np.int8), (1, 3)).tolist()
+    [False, True, False, True]
+    """
+    out = np.zeros(np.shape(values), bool)
+    for code in codes:
+        out |= values == code
+    return out
 
 
 def coded(table: type[CodeTable] | AreaCodes, dtype: type = np.int8) -> np.dtype:
@@ -398,6 +438,8 @@ class HouseholdGroups:
 
     def count(self, condition: np.ndarray | None = None, role: int | None = None) -> np.ndarray:
         """Members (meeting ``condition``) per household (int)."""
+        if condition is None and role is None:  # household sizes: no mask to apply
+            return np.bincount(self.persons.household, minlength=self.n)
         cond = np.ones(len(self.persons), bool) if condition is None else condition
         index, cond = self._select(cond, role)
         return np.bincount(index[cond], minlength=self.n)

@@ -3,11 +3,21 @@ plain computation it replaces, on a synthetic population where every case occurs
 
 from __future__ import annotations
 
+import platform
+
 import numpy as np
 import pytest
 
 from sim.pipeline import demography, intention, services
-from sim.population import CHILD, HEAD, SPOUSE, HouseholdGroups, Persons
+from sim.population import (
+    CHILD,
+    HEAD,
+    SPOUSE,
+    HouseholdGroups,
+    Persons,
+    one_of,
+    reuse_freed_memory,
+)
 from sim.scenario import load_defaults
 from sim.synthesis import _ipu, synthesize
 
@@ -146,3 +156,30 @@ def test_ipu_over_kinds_of_household_equals_ipu_over_households():
             w[inc > 0] *= target / (inc @ w)
     np.testing.assert_allclose(_ipu(group, group_targets, sizes, person_household, targets,
                                     tolerance=0.0), w, rtol=1e-9)
+
+
+def test_one_of_equals_isin_on_code_columns():
+    rng = np.random.default_rng(5)
+    for dtype in (np.int8, np.int16, np.int64):
+        values = rng.integers(-1, 6, 1000).astype(dtype)
+        for codes in ((), (2,), (0, 3), (1, 2, 5), [4, -1]):
+            assert np.array_equal(one_of(values, codes), np.isin(values, codes)), codes
+
+
+def test_household_sizes_without_a_condition_equal_the_counted_condition():
+    persons = Persons.empty(6)
+    persons.household[:] = [0, 0, 2, 2, 2, 3]
+    groups = HouseholdGroups(persons, 5)
+    assert groups.count().tolist() == [2, 0, 3, 1, 0]
+    assert np.array_equal(groups.count(), groups.count(np.ones(6, bool)))
+
+
+def test_reusing_freed_memory_keeps_the_tables_as_they_were():
+    """The allocator setting changes where arrays live, never their values; it reports
+    whether it applied (glibc only)."""
+    before = synthesize(0.002, np.random.default_rng(3))[0].persons
+    applied = reuse_freed_memory()
+    assert applied == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+    after = synthesize(0.002, np.random.default_rng(3))[0].persons
+    assert all(np.array_equal(a, b) for a, b in zip(before.columns().values(),
+                                                    after.columns().values(), strict=True))

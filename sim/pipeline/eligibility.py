@@ -62,6 +62,7 @@ from sim.population import (
     URBAN_DISTRICT_CHANNEL,
     Persons,
     State,
+    one_of,
 )
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def registration_possible(state: State, p: YearParameters) -> np.ndarray:
 
 
 def _stable_residence(state: State, tenures: tuple[str, ...]) -> np.ndarray:
-    return np.isin(state.household_of("tenure"), _codes(tenures, TENURE))
+    return one_of(state.household_of("tenure"), _codes(tenures, TENURE))
 
 
 def town(state: State, p: YearParameters) -> Eligibility:
@@ -138,7 +139,7 @@ def town(state: State, p: YearParameters) -> Eligibility:
     persons = state.persons
     return Eligibility.of({
         **_open_to(persons),
-        "lives_in_town": np.isin(persons.place, (COUNTY_SEAT_TOWN, DESIGNATED_TOWN)),
+        "lives_in_town": one_of(persons.place, (COUNTY_SEAT_TOWN, DESIGNATED_TOWN)),
         "stable_residence": _stable_residence(state, p.policy.town.residence_tenures),
         "registration_place": registration_possible(state, p),
     })
@@ -180,10 +181,10 @@ def talent(state: State, p: YearParameters) -> Eligibility:
     qualifying = _codes(tp.education, EDUCATION)
     technical = persons.education == TECHNICAL_SCHOOL
     if tp.technical_school_with_certificate:
-        education_ok = np.isin(persons.education, qualifying) | technical
+        education_ok = one_of(persons.education, qualifying) | technical
         cert_ok = ~technical | persons.vocational_cert
     else:
-        education_ok = np.isin(persons.education, qualifying)
+        education_ok = one_of(persons.education, qualifying)
         cert_ok = np.ones(len(persons), bool)
     employee = persons.employment == EMPLOYED
     return Eligibility.of({

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.pipeline import ByArea, Flows, per_area
-from sim.population import URBAN_PLACES, Persons, State
+from sim.population import URBAN_PLACES, Persons, State, one_of
 
 COLUMNS = ("scenario", "replicate", "year", "area", "indicator", "category", "value")
 
@@ -37,7 +37,7 @@ def stocks(state: State, n_areas: int) -> ByArea:
     """Population stocks at the end of the year, by area."""
     p = state.persons
     w = p.weight.astype(float)
-    urban_place = np.isin(p.place, URBAN_PLACES)
+    urban_place = one_of(p.place, URBAN_PLACES)
     out: ByArea = {
         ("resident_population", ""): per_area(np.ones(len(p), bool), p.area, n_areas, w),
         ("resident_urban_population", ""): per_area(urban_place, p.area, n_areas, w),

@@ -58,6 +58,7 @@ from sim.population import (
     OWN,
     PANJIN,
     State,
+    one_of,
 )
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def probability(state: State, p: YearParameters, rows: np.ndarray | None = None)
          + b.education * (np.asarray(b.school_years_by_education)[persons.education[rows]]
                           - COMPULSORY_YEARS)
          + b.log_income * np.log(np.maximum(income, b.income_floor) / b.income_reference)
-         + b.intra_province * (np.isin(persons.origin[rows], (PANJIN, LIAONING)))
+         + b.intra_province * (one_of(persons.origin[rows], (PANJIN, LIAONING)))
          + b.insured * persons.insured[rows]
          + b.married * persons.married[rows]
          + b.years_here * np.minimum(persons.residence_years[rows], b.years_here_cap)

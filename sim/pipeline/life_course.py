@@ -30,6 +30,7 @@ from sim.population import (
     URBAN_PLACES,
     Persons,
     State,
+    one_of,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def retire(persons: Persons, lc: Any) -> np.ndarray:
     draw an employee pension. Returns who stopped working this year."""
     w = lc.work
     past_age = persons.age >= retirement_age(persons.sex, w)
-    stops = (np.isin(persons.employment, (EMPLOYED, SELF_EMPLOYED)) & past_age
+    stops = (one_of(persons.employment, (EMPLOYED, SELF_EMPLOYED)) & past_age
              | (persons.employment == FARMING) & (persons.age >= w.farming_stop_age))
     persons.insured[past_age] = False
     persons.employee_pension |= past_age & (
@@ -91,7 +92,7 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
     """Jobs found, left and lost, contracts, insurance enrolment, retirement, enterprises."""
     persons, w, e = state.persons, lc.work, lc.enterprise
     n = len(persons)
-    in_town = np.isin(persons.place, URBAN_PLACES)
+    in_town = one_of(persons.place, URBAN_PLACES)
     # eleven uniform draws per person, in this order, each compared with its rate at once:
     # eleven yes/no columns in memory instead of eleven float columns (11 × 8 bytes per
     # person, the peak of a full-city year)
@@ -108,7 +109,7 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
                       & ~persons.employee_pension)  # early retirees do not seek work
 
     retires = retire(persons, lc)
-    non_farm = np.isin(persons.employment, (EMPLOYED, SELF_EMPLOYED))
+    non_farm = one_of(persons.employment, (EMPLOYED, SELF_EMPLOYED))
     loses = non_farm & ~retires & job_loss
     stops = retires | loses
     end_jobs(persons, stops)

@@ -25,7 +25,7 @@ from sim.areas import load_areas
 from sim.pipeline import Flows, per_area
 from sim.pipeline.eligibility import Eligibility, stable_job
 from sim.pipeline.life_course import pupils
-from sim.population import OUTSIDE, OWN, RENT, State
+from sim.population import OUTSIDE, OWN, RENT, State, one_of
 
 if TYPE_CHECKING:
     from sim.scenario import YearParameters
@@ -46,7 +46,7 @@ def may_hold(state: State, p: YearParameters) -> Eligibility:
     """居住证暂行条例 Art. 2 (clause 十一): who may hold a residence permit this year."""
     persons = state.persons
     rp = p.policy.residence_permit
-    stable_residence = np.isin(state.household_of("tenure"), _PERMIT_TENURES)
+    stable_residence = one_of(state.household_of("tenure"), _PERMIT_TENURES)
     return Eligibility.of({
         "permits_issued": np.full(len(persons), bool(rp.available)),
         "lives_in_panjin": persons.area >= 0,

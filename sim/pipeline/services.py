@@ -53,6 +53,7 @@ from sim.population import (
     URBAN_PLACES,
     VILLAGE,
     State,
+    one_of,
 )
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def born_to_settlers(state: State) -> np.ndarray:
     which a parent in their household (head or spouse) settled through a channel."""
     t = state.persons
     groups = state.by_household
-    settled_parent = (t.settled_year != NONE) & np.isin(t.role, (HEAD, SPOUSE))
+    settled_parent = (t.settled_year != NONE) & one_of(t.role, (HEAD, SPOUSE))
     never = np.iinfo(np.int16).max
     first_settled = groups.project(groups.min(np.where(settled_parent, t.settled_year, never),
                                               empty=never))
@@ -246,7 +247,7 @@ def _renting_with_stable_job(state: State, ps: Any) -> np.ndarray:
     groups = state.by_household
     stable = groups.project(groups.any((t.employment == EMPLOYED) & t.labour_contract))
     return (stable & (state.household_of("tenure") == RENT)
-            & np.isin(t.place, URBAN_PLACES))
+            & one_of(t.place, URBAN_PLACES))
 
 
 def _settling_this_year(state: State, ps: Any) -> np.ndarray:

@@ -46,6 +46,7 @@ from sim.population import (
     URBAN_DISTRICT_CHANNEL,
     URBAN_PLACES,
     State,
+    one_of,
 )
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def registration_place(state: State, p: YearParameters, channel: np.ndarray) -> 
     has_urban_relative = urban_here[key[rows]]
     talent_place = np.select([has_urban_relative, tenure == DORMITORY],
                              [RELATIVE, EMPLOYER_COLLECTIVE], TALENT_CENTRE)
-    in_town = np.isin(persons.place[rows], URBAN_PLACES)
+    in_town = one_of(persons.place[rows], URBAN_PLACES)
     investor_place = np.where(in_town, home, EMPLOYER_COLLECTIVE)
     place = np.full(len(persons), NONE, np.int8)
     place[rows] = np.select([channel[rows] == TALENT, channel[rows] == INVESTMENT],

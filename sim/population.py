@@ -446,7 +446,10 @@ class HouseholdGroups:
 
     def any(self, condition: np.ndarray, role: int | None = None) -> np.ndarray:
         """Whether any member meets ``condition``."""
-        return self.count(condition, role) > 0
+        index, condition = self._select(condition, role)
+        out = np.zeros(self.n, bool)
+        out[index[np.flatnonzero(condition)]] = True  # faster than counting, or a mask
+        return out
 
     def mean(self, values: np.ndarray, role: int | None = None) -> np.ndarray:
         """Mean over members; 0 for a household without (such) members."""

@@ -8,7 +8,7 @@ import platform
 import numpy as np
 import pytest
 
-from sim.pipeline import demography, intention, services
+from sim.pipeline import demography, intention, per_area, services
 from sim.population import (
     CHILD,
     HEAD,
@@ -183,3 +183,30 @@ def test_reusing_freed_memory_keeps_the_tables_as_they_were():
     after = synthesize(0.002, np.random.default_rng(3))[0].persons
     assert all(np.array_equal(a, b) for a, b in zip(before.columns().values(),
                                                     after.columns().values(), strict=True))
+
+
+def test_per_area_of_few_rows_equals_the_sum_over_all_rows():
+    """A sparse mask sums its rows only; a dense one weights every row: the same sums."""
+    rng = np.random.default_rng(8)
+    area = rng.integers(-1, 4, 5000).astype(np.int8)
+    weights = rng.random(5000).astype(np.float32)
+    for share in (0.0, 0.01, 0.49, 0.51, 1.0):
+        values = rng.random(5000) < share
+        plain = np.array([np.where(values & (area == a), weights, 0).astype(float).sum()
+                          for a in range(3)])
+        np.testing.assert_allclose(per_area(values, area, 3, weights), plain, rtol=1e-12)
+        np.testing.assert_allclose(per_area(values, area, 3), [
+            (values & (area == a)).sum() for a in range(3)])
+
+
+def test_household_any_equals_a_count_above_zero():
+    rng = np.random.default_rng(9)
+    persons = Persons.empty(300)
+    persons.household[:] = np.sort(rng.integers(0, 120, 300))
+    persons.role[:] = rng.integers(0, 5, 300)
+    groups = HouseholdGroups(persons, 130)
+    for share in (0.0, 0.05, 0.7):
+        condition = rng.random(300) < share
+        for role in (None, HEAD, CHILD):
+            assert np.array_equal(groups.any(condition, role),
+                                  groups.count(condition, role) > 0)

@@ -47,6 +47,10 @@ def per_area(values: np.ndarray, area: np.ndarray, n_areas: int,
     [1.0, 1.0]
     """
     if values.dtype == np.bool_:
+        rows = np.flatnonzero(values)
+        if 2 * rows.size < values.size:  # few rows (deaths, settlers): sum those only
+            w = np.ones(rows.size) if weights is None else weights[rows]
+            return sum_by_area(area_index(area[rows], n_areas), w, n_areas)
         w = values.astype(np.float64) if weights is None else np.where(values, weights, 0.0)
     else:
         w = values if weights is None else values * weights

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.pipeline import ByArea, Flows, per_area
+from sim.pipeline import ByArea, Flows, area_index, per_area, sum_by_area
 from sim.population import URBAN_PLACES, Persons, State, one_of
 
 COLUMNS = ("scenario", "replicate", "year", "area", "indicator", "category", "value")
@@ -37,16 +37,19 @@ def stocks(state: State, n_areas: int) -> ByArea:
     """Population stocks at the end of the year, by area."""
     p = state.persons
     w = p.weight.astype(float)
-    urban_place = one_of(p.place, URBAN_PLACES)
+    here, registered = area_index(p.area, n_areas), area_index(p.hukou_area, n_areas)
+
+    def total(index: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        return sum_by_area(index, w if where is None else np.where(where, w, 0.0), n_areas)
+
     out: ByArea = {
-        ("resident_population", ""): per_area(np.ones(len(p), bool), p.area, n_areas, w),
-        ("resident_urban_population", ""): per_area(urban_place, p.area, n_areas, w),
-        ("registered_population", ""): per_area(np.ones(len(p), bool), p.hukou_area,
-                                                 n_areas, w),
-        ("registered_urban_population", ""): per_area(p.hukou_urban, p.hukou_area, n_areas, w),
-        ("registered_population_aged_60_plus", ""): per_area(p.age >= BULLETIN_OLD_AGE,
-                                                             p.hukou_area, n_areas, w),
-        ("residence_permit_holders", ""): per_area(p.permit, p.area, n_areas, w),
+        ("resident_population", ""): total(here),
+        ("resident_urban_population", ""): total(here, one_of(p.place, URBAN_PLACES)),
+        ("registered_population", ""): total(registered),
+        ("registered_urban_population", ""): total(registered, p.hukou_urban),
+        ("registered_population_aged_60_plus", ""): total(registered,
+                                                          p.age >= BULLETIN_OLD_AGE),
+        ("residence_permit_holders", ""): total(here, p.permit),
     }
     for rate, (num, den) in RATES.items():
         out[(rate, "")] = _ratio(out[(num, "")], out[(den, "")])

@@ -505,10 +505,12 @@ class State:
         p = self.persons
         return (p.role == HEAD) & (p.hukou_area == OUTSIDE) & (p.area >= 0)
 
-    def income_per_person(self) -> np.ndarray:
-        """Household disposable income per member, per person (yuan/year)."""
+    def income_per_person(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Household disposable income per member, per person (yuan/year); of the persons
+        ``rows`` only, if given."""
         size = self.by_household.count()
-        return self.by_household.project(self.households.income / np.maximum(size, 1))
+        household = self.persons.household if rows is None else self.persons.household[rows]
+        return (self.households.income / np.maximum(size, 1))[household]
 
 
 def copy_land_rights(target: Households, source: Households, rows: np.ndarray) -> None:

@@ -8,7 +8,16 @@ import platform
 import numpy as np
 import pytest
 
-from sim.pipeline import demography, intention, per_area, services
+from sim.areas import load_areas
+from sim.pipeline import (
+    demography,
+    fiscal,
+    intention,
+    migration,
+    per_area,
+    services,
+    settlement,
+)
 from sim.population import (
     CHILD,
     HEAD,
@@ -210,3 +219,52 @@ def test_household_any_equals_a_count_above_zero():
         for role in (None, HEAD, CHILD):
             assert np.array_equal(groups.any(condition, role),
                                   groups.count(condition, role) > 0)
+
+
+def test_members_of_chosen_households_equal_those_found_by_sorting_everyone():
+    rng = np.random.default_rng(10)
+    household = rng.integers(0, 40, 200)
+    chosen = rng.choice(np.unique(household), size=25)  # repeats, as arrivals draw them
+    order = np.argsort(household, kind="stable")
+    plain = np.concatenate([order[household[order] == h] for h in chosen])
+    assert np.array_equal(migration.members_of(household, chosen, 40), plain)
+
+
+def test_intention_terms_of_some_rows_equal_those_rows_of_everyone(world):
+    state, p, rng = world
+    t = state.persons
+    t.settled_channel[:] = np.where(rng.random(len(t)) < 0.2, 0, -1)  # some peers settled
+    rows = np.flatnonzero(rng.random(len(t)) < 0.3)
+    assert np.array_equal(intention.peer_share(state, rows), intention.peer_share(state)[rows])
+    assert intention.peer_share(state, rows).any()
+    assert np.array_equal(state.income_per_person(rows), state.income_per_person()[rows])
+    assert np.array_equal(services.status_of(state, rows), services.status_of(state)[rows])
+
+
+def test_applicants_chosen_by_rank_equal_those_chosen_by_sorting(world):
+    """One per household with an eligible member: its head if eligible, else its first
+    eligible member in row order (the rule `choose_applicants` had with a lexsort)."""
+    state, _, rng = world
+    t = state.persons
+    eligible = rng.random(len(t)) < 0.4
+    rows = np.flatnonzero(eligible)
+    rows = rows[np.lexsort((rows, t.role[rows] != HEAD, t.household[rows]))]
+    _, first = np.unique(t.household[rows], return_index=True)
+    plain = np.zeros(len(t), bool)
+    plain[rows[first]] = True
+    assert np.array_equal(settlement.choose_applicants(state, eligible), plain)
+
+
+def test_settlers_by_origin_over_the_settlers_equals_the_sum_over_everyone(world):
+    state, p, rng = world
+    t = state.persons
+    t.settled_year[:] = np.where(rng.random(len(t)) < 0.2, rng.integers(2016, 2019, len(t)),
+                                 -1)
+    factors = p.fiscal.reward.phase_down
+    settled = (t.settled_year != -1) & (t.area >= 0)
+    weight = t.weight * fiscal.phase_down(state.year - t.settled_year.astype(int), factors)
+    plain = np.array([[np.sum(weight, where=settled & (t.origin == o) & (t.hukou_area == a))
+                       for o in range(3)] for a in range(len(load_areas()))])
+    np.testing.assert_allclose(fiscal.settlers_by_origin(state, factors, len(load_areas())),
+                               plain, rtol=1e-12)
+    assert plain.sum() > 0

@@ -179,6 +179,7 @@ def birth_probability(age: np.ndarray, d: Any, married_share: np.ndarray | None 
 def married_share_by_group(persons: Persons, women: np.ndarray, d: Any) -> np.ndarray:
     """Weighted married share of the women in ``women`` (mask) by fertility age group."""
     n = len(d.fertility.age_shape)
+    women = np.flatnonzero(women)  # one pass over the mask, then gathers
     group = group_of(persons.age[women], d.fertility.first_age, n)
     w = persons.weight[women].astype(float)
     total = np.bincount(group, weights=w, minlength=n)

@@ -122,10 +122,10 @@ def settlers_by_origin(state: State, factors: Sequence[float], n_areas: int) -> 
     """Phase-weighted settlers per area of their new hukou, areas × origin (city,
     province, other provinces): "how many each district/county citizenized"."""
     t = state.persons
-    settled = (t.settled_year != NONE) & (t.area != OUTSIDE)
-    weight = t.weight * phase_down(state.year - t.settled_year.astype(int), factors)
-    origin = np.where(settled, t.origin, NONE)
-    return per_area_by(origin, len(SETTLER_ORIGINS), t.hukou_area, n_areas, weight).T
+    rows = np.flatnonzero((t.settled_year != NONE) & (t.area != OUTSIDE))  # the few settlers
+    weight = t.weight[rows] * phase_down(state.year - t.settled_year[rows].astype(int), factors)
+    return per_area_by(t.origin[rows], len(SETTLER_ORIGINS), t.hukou_area[rows], n_areas,
+                       weight).T
 
 
 def migrant_pupils(state: State, p: YearParameters, n_areas: int) -> np.ndarray:

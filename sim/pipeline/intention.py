@@ -100,40 +100,48 @@ def hukou_gain(state: State, p: YearParameters, rows: np.ndarray | None = None) 
     rows_of = slice(None) if members is None else members
     rp = p.policy.residence_permit
     key = np.ravel_multi_index(
-        (services.status_of(state)[rows_of], services.permit_conditions_met(state, p, members),
+        (services.status_of(state, members), services.permit_conditions_met(state, p, members),
          persons.school_years_local[rows_of] >= rp.exam_schooling_years,
          persons.area[rows_of] != OUTSIDE), (len(services.STATUSES), 2, 2, 2))
-    share = np.zeros(len(persons))
-    share[rows_of] = of_kind[key]
-    groups = state.by_household
-    mean = groups.mean(share)
+    # the households' mean over their members (every member of the households of ``rows``
+    # is in ``members``): the sums `HouseholdGroups.mean` makes, over these persons only
+    of_household = household[rows_of]
+    total = np.bincount(of_household, weights=of_kind[key], minlength=len(state.households))
+    size = np.bincount(of_household, minlength=len(state.households))
+    mean = total / np.maximum(size, 1)
     return mean[household if rows is None else household[rows]]
 
 
-def peer_share(state: State) -> np.ndarray:
-    """Per person: share already settled among their peers.
+def peer_share(state: State, rows: np.ndarray | None = None) -> np.ndarray:
+    """Per person (of ``rows`` only, if given): share already settled among their peers.
 
     Peers of a Panjin rural hukou holder are the registered members of the same
     village; peers of a migrant are residents of the same area with the same origin.
     """
     persons = state.persons
     settled = persons.settled_channel != NONE
-    out = np.zeros(len(persons))
-    village = persons.village
-    has_village = village >= 0
-    if has_village.any():
-        n_v = village.max() + 1
-        members = np.bincount(village[has_village], minlength=n_v)
-        done = np.bincount(village[has_village & settled], minlength=n_v)
+    village, area, origin = (_of(c, rows) for c in (persons.village, persons.area,
+                                                     persons.origin))
+    out = np.zeros(len(village))
+    in_village = np.flatnonzero(persons.village >= 0)
+    if in_village.size:
+        of_village = persons.village[in_village]
+        n_v = of_village.max() + 1
+        members = np.bincount(of_village, minlength=n_v)
+        done = np.bincount(of_village[settled[in_village]], minlength=n_v)
+        has_village = village >= 0
         out[has_village] = (done / np.maximum(members, 1))[village[has_village]]
-    migrant_origin = persons.origin != PANJIN
-    inside = persons.area >= 0
-    key = persons.area.astype(int) * 3 + persons.origin
-    sel = migrant_origin & inside
-    members = np.bincount(key[sel], minlength=3 * (persons.area.max() + 1))
-    done = np.bincount(key[sel & settled], minlength=len(members))
-    out[sel] = (done / np.maximum(members, 1))[key[sel]]
+    migrants = np.flatnonzero((persons.origin != PANJIN) & (persons.area >= 0))
+    key = persons.area[migrants].astype(int) * 3 + persons.origin[migrants]
+    members = np.bincount(key, minlength=3 * (persons.area.max() + 1))
+    done = np.bincount(key[settled[migrants]], minlength=len(members))
+    sel = (origin != PANJIN) & (area >= 0)
+    out[sel] = (done / np.maximum(members, 1))[area[sel].astype(int) * 3 + origin[sel]]
     return out
+
+
+def _of(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return values if rows is None else values[rows]
 
 
 def awareness(year: int, b: Any) -> float:
@@ -155,7 +163,7 @@ def probability(state: State, p: YearParameters, rows: np.ndarray | None = None)
                            & (persons.school_years_local
                               < p.policy.residence_permit.exam_schooling_years))
     children = state.by_household.any(without_exam_access)
-    income = state.income_per_person()[rows]
+    income = state.income_per_person(rows)
     u = (b.intercept
          + b.education * (np.asarray(b.school_years_by_education)[persons.education[rows]]
                           - COMPULSORY_YEARS)
@@ -173,7 +181,7 @@ def probability(state: State, p: YearParameters, rows: np.ndarray | None = None)
          * (1 - b.homestead_contract_damping * homestead)
          + b.school_children * children[hh]
          + b.hukou_gain * hukou_gain(state, p, rows)
-         + b.peers * peer_share(state)[rows])
+         + b.peers * peer_share(state, rows))
     prob = logistic(u) * (1 - b.homestead_effect * homestead)
     if not p.policy.land_rights_kept_on_settling:
         prob = prob * (1 - b.land_surrender_effect * land)

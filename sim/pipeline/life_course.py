@@ -60,12 +60,12 @@ def leave_school(state: State, lc: Any, rng: np.random.Generator) -> None:
     persons.vocational_cert[leaving] = (persons.education[leaving] == TECHNICAL_SCHOOL) & certified
 
 
-def retire(persons: Persons, lc: Any) -> np.ndarray:
-    """Workers past retirement age stop work (farmers at ``farming_stop_age``); everyone past
-    retirement age stops contributing, and those with enough cumulative contribution years
-    draw an employee pension. Returns who stopped working this year."""
+def retire(persons: Persons, lc: Any, past_age: np.ndarray) -> np.ndarray:
+    """Workers past retirement age (``past_age``: at or above `retirement_age`) stop work
+    (farmers at ``farming_stop_age``); everyone past retirement age stops contributing, and
+    those with enough cumulative contribution years draw an employee pension. Returns who
+    stopped working this year."""
     w = lc.work
-    past_age = persons.age >= retirement_age(persons.sex, w)
     stops = (one_of(persons.employment, (EMPLOYED, SELF_EMPLOYED)) & past_age
              | (persons.employment == FARMING) & (persons.age >= w.farming_stop_age))
     persons.insured[past_age] = False
@@ -77,6 +77,7 @@ def retire(persons: Persons, lc: Any) -> np.ndarray:
 def end_jobs(persons: Persons, stops: np.ndarray) -> None:
     """Job, contract and enterprise of the persons in ``stops`` end; so do their
     contributions (``insured``), but not their cumulative contribution years."""
+    stops = np.flatnonzero(stops)  # the mask read once, not once per column
     persons.employment[stops] = NOT_WORKING
     persons.job_years[stops] = 0
     persons.labour_contract[stops] = persons.legal_person_employer[stops] = False
@@ -104,11 +105,11 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
          w.flexible_enrolment_rate,
          np.where(in_town, w.farming_exit_rate_in_town, w.farming_exit_rate),
          e.founding_rate, e.tax_relief_share))
-    of_working_age = ((persons.age >= lc.schooling.ages[1])
-                      & (persons.age < retirement_age(persons.sex, w))
+    past_age = persons.age >= retirement_age(persons.sex, w)
+    of_working_age = ((persons.age >= lc.schooling.ages[1]) & ~past_age
                       & ~persons.employee_pension)  # early retirees do not seek work
 
-    retires = retire(persons, lc)
+    retires = retire(persons, lc, past_age)
     non_farm = one_of(persons.employment, (EMPLOYED, SELF_EMPLOYED))
     loses = non_farm & ~retires & job_loss
     stops = retires | loses
@@ -118,8 +119,9 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
     end_jobs(persons, leaves_farm)
     finds = (leaves_farm | (persons.employment == NOT_WORKING) & of_working_age & ~stops
              & job_entry)
-    persons.employment[finds] = np.where(self_employed[finds], SELF_EMPLOYED, EMPLOYED)
-    hired = finds & ~self_employed
+    found = np.flatnonzero(finds)  # few a year: rows, not masks over everyone
+    persons.employment[found] = np.where(self_employed[found], SELF_EMPLOYED, EMPLOYED)
+    hired = found[~self_employed[found]]
     persons.labour_contract[hired] = contract_at_hire[hired]
     persons.legal_person_employer[hired] = legal_person[hired]
 
@@ -133,11 +135,12 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
     persons.job_years[working & ~finds] += 1
 
     founds = (persons.employment == SELF_EMPLOYED) & ~persons.enterprise_rep & founding
-    persons.enterprise_rep[founds] = True
-    persons.business_premises[founds] = persons.business_licence[founds] = True
-    persons.tax_relief[founds] = tax_relief[founds]
-    persons.investment[founds] = rng.lognormal(np.log(e.investment_median),
-                                               e.investment_sigma, int(founds.sum()))
+    new_firms = np.flatnonzero(founds)
+    persons.enterprise_rep[new_firms] = True
+    persons.business_premises[new_firms] = persons.business_licence[new_firms] = True
+    persons.tax_relief[new_firms] = tax_relief[new_firms]
+    persons.investment[new_firms] = rng.lognormal(np.log(e.investment_median),
+                                                  e.investment_sigma, new_firms.size)
     persons.tax_years[persons.business_licence & ~founds] += 1
 
 

@@ -56,7 +56,7 @@ def urban_destinations(state: State) -> tuple[np.ndarray, np.ndarray]:
     """Residents per (area, urban place): where movers go, in proportion."""
     p = state.persons
     n_areas = len(load_areas())
-    inside = (p.area >= 0) & (p.place != VILLAGE) & (p.place >= 0)
+    inside = np.flatnonzero((p.area >= 0) & (p.place != VILLAGE) & (p.place >= 0))
     cell = p.area[inside].astype(np.intp) * 3 + p.place[inside]
     counts = np.bincount(cell, weights=p.weight[inside], minlength=3 * n_areas).reshape(n_areas, 3)
     city = counts[:, URBAN_DISTRICT]
@@ -263,6 +263,24 @@ def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     return flows
 
 
+def members_of(household: np.ndarray, chosen: np.ndarray, n_households: int) -> np.ndarray:
+    """The rows of the members of the households ``chosen`` (repeats allowed), household by
+    household in the order of ``chosen``, members in row order. Only the members of the
+    chosen households are sorted, not every person.
+
+    >>> members_of(np.array([1, 0, 1, 2]), np.array([1, 2, 1]), 3).tolist()
+    [0, 2, 3, 0, 2]
+    """
+    wanted = np.zeros(n_households, bool)
+    wanted[chosen] = True
+    order = np.flatnonzero(wanted[household])
+    order = order[np.argsort(household[order], kind="stable")]
+    starts = np.searchsorted(household[order], chosen)
+    counts = np.bincount(household[order], minlength=n_households)[chosen]
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return order[np.repeat(starts, counts) + offsets]
+
+
 def arrive(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas: int) -> None:
     """New migrant households from outside Panjin, copied from migrant households here."""
     p = state.persons
@@ -281,12 +299,8 @@ def arrive(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas
     chosen = rng.choice(donor_hh, size=n_new)
     origin = np.where(rng.random(n_new) < m.arrival_origin_liaoning_share, LIAONING,
                       OTHER_PROVINCE)
-    order = np.argsort(p.household, kind="stable")
-    starts = np.searchsorted(p.household[order], chosen)
     counts = household_sizes[chosen]
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    rows = order[np.repeat(starts, counts) + offsets]
-    newcomers = p.take(rows)
+    newcomers = p.take(members_of(p.household, chosen, len(state.households)))
     k = len(newcomers)
     new_hh_index = len(state.households) + np.repeat(np.arange(n_new), counts)
     households = state.households.take(chosen)

@@ -68,12 +68,13 @@ PAYERS = ("central", "province", "city", "county")  # county = district/county l
 
 
 
-def status_of(state: State) -> np.ndarray:
-    """Each person's entitlement status (待遇身份) now (`sim.population.Status` codes)."""
+def status_of(state: State, rows: np.ndarray | None = None) -> np.ndarray:
+    """Each person's entitlement status (待遇身份) now (`sim.population.Status` codes); of
+    the persons ``rows`` only, if given."""
     t = state.persons
-    local = t.hukou_area != OUTSIDE
-    return np.where(local, np.where(t.hukou_urban, LOCAL_URBAN, LOCAL_RURAL),
-                    np.where(t.permit, PERMIT, NO_PERMIT)).astype(np.int8)
+    local = _of(t.hukou_area, rows) != OUTSIDE
+    return np.where(local, np.where(_of(t.hukou_urban, rows), LOCAL_URBAN, LOCAL_RURAL),
+                    np.where(_of(t.permit, rows), PERMIT, NO_PERMIT)).astype(np.int8)
 
 
 def counterfactual_status(state: State) -> np.ndarray:

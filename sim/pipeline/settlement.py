@@ -88,11 +88,13 @@ def choose_applicants(state: State, eligible: np.ndarray) -> np.ndarray:
     """One applicant per household with an eligible member: the head, else the first member."""
     persons = state.persons
     rows = np.flatnonzero(eligible)
-    order = np.lexsort((rows, persons.role[rows] != HEAD, persons.household[rows]))
-    rows = rows[order]
-    _, first = np.unique(persons.household[rows], return_index=True)
-    out = np.zeros(len(persons), bool)
-    out[rows[first]] = True
+    # per household the smallest (not head, row): a head first, then the first in row order
+    n = len(persons)
+    rank = np.where(persons.role[rows] == HEAD, 0, n) + rows
+    best = np.full(len(state.households), 2 * n)
+    np.minimum.at(best, persons.household[rows], rank)
+    out = np.zeros(n, bool)
+    out[best[best < 2 * n] % n] = True
     return out
 
 

@@ -268,3 +268,40 @@ def test_settlers_by_origin_over_the_settlers_equals_the_sum_over_everyone(world
     np.testing.assert_allclose(fiscal.settlers_by_origin(state, factors, len(load_areas())),
                                plain, rtol=1e-12)
     assert plain.sum() > 0
+
+
+def test_born_to_settlers_over_settled_parents_equals_the_household_minimum(world):
+    state, _, rng = world
+    t = state.persons
+    t.settled_year[:] = np.where(rng.random(len(t)) < 0.3, rng.integers(2000, 2019, len(t)),
+                                 -1)
+    groups = state.by_household
+    parent = (t.settled_year != -1) & np.isin(t.role, (HEAD, SPOUSE))
+    never = np.iinfo(np.int16).max
+    first = groups.project(groups.min(np.where(parent, t.settled_year, never), empty=never))
+    plain = ((t.role == CHILD) & (t.settled_year == -1) & (t.hukou_area != -1)
+             & (state.year - t.age >= first))
+    assert plain.any()
+    assert np.array_equal(services.born_to_settlers(state), plain)
+
+
+def test_couples_found_over_the_seekers_equal_those_found_over_everyone(world):
+    """The same draws in the same order: the seekers of each area and sex, found from the
+    seekers' rows or from masks over every person, are the same rows."""
+    state, p, _ = world
+    t, d = state.persons, p.demography
+    rng = np.random.default_rng(4)
+    seeking = rng.random(len(t)) < demography.partnering_rate(t, d)
+    men, women = [], []
+    for area in range(len(load_areas())):
+        here = seeking & (t.area == area)
+        m = rng.permutation(np.flatnonzero(here & (t.sex == 1)))
+        w = rng.permutation(np.flatnonzero(here & (t.sex == 0)))
+        pm, pw = demography.pair_by_age(t.age[m].astype(float), t.age[w].astype(float), d)
+        men.append(m[pm])
+        women.append(w[pw])
+    men, women = np.concatenate(men), np.concatenate(women)
+    apart = t.household[men] != t.household[women]
+    fast = demography.find_couples(t, d, np.random.default_rng(4))
+    assert len(fast[0]) > 0
+    assert np.array_equal(fast[0], men[apart]) and np.array_equal(fast[1], women[apart])

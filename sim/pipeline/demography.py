@@ -291,12 +291,13 @@ def find_couples(persons: Persons, d: Any, rng: np.random.Generator
     pair with a seeker of the other sex in the same area (`pair_by_age`), never with
     a member of their own household.
     """
-    seeking = rng.random(len(persons)) < partnering_rate(persons, d)
+    seeking = np.flatnonzero(rng.random(len(persons)) < partnering_rate(persons, d))
+    area_of, sex = persons.area[seeking], persons.sex[seeking]
     men, women = [], []
-    for area in range(len(load_areas())):
-        here = seeking & (persons.area == area)
-        m = rng.permutation(np.flatnonzero(here & (persons.sex == MALE)))
-        w = rng.permutation(np.flatnonzero(here & (persons.sex == FEMALE)))
+    for area in range(len(load_areas())):  # over the seekers only: a few thousand rows
+        here = area_of == area
+        m = rng.permutation(seeking[here & (sex == MALE)])
+        w = rng.permutation(seeking[here & (sex == FEMALE)])
         pm, pw = pair_by_age(persons.age[m].astype(float), persons.age[w].astype(float), d)
         men.append(m[pm])
         women.append(w[pw])

@@ -95,11 +95,11 @@ def born_to_settlers(state: State) -> np.ndarray:
     """Children (not settlers themselves) with a Panjin hukou, born in or after the year in
     which a parent in their household (head or spouse) settled through a channel."""
     t = state.persons
-    groups = state.by_household
-    settled_parent = (t.settled_year != NONE) & one_of(t.role, (HEAD, SPOUSE))
+    parents = np.flatnonzero((t.settled_year != NONE) & one_of(t.role, (HEAD, SPOUSE)))
     never = np.iinfo(np.int16).max
-    first_settled = groups.project(groups.min(np.where(settled_parent, t.settled_year, never),
-                                              empty=never))
+    first = np.full(len(state.households), never, np.int16)  # per household, over the few
+    np.minimum.at(first, t.household[parents], t.settled_year[parents])  # settled parents
+    first_settled = first[t.household]
     return ((t.role == CHILD) & (t.settled_year == NONE) & (t.hukou_area != OUTSIDE)
             & (state.year - t.age >= first_settled))
 
@@ -350,10 +350,11 @@ class _Cells:
     status depend on, apart from a service's own condition of use (`CONDITIONS`): area, age,
     status, living in a village, the permit's years conditions and local schooling.
 
-    The rules then run once per cell (about 40,000 at any scale) instead of once per
-    person, and each service's users and cost per area are one sum over the cells:
+    The rules then run once per cell (about 40,000 at any scale, fewer in use) instead of
+    once per person, and each service's users and cost per area are one sum over the cells:
     thirteen services cost a handful of passes over the persons instead of ~8 each.
-    ``key`` is each person's cell; the other attributes have one value per cell.
+    ``key`` is each person's cell; the other attributes have one value per cell of
+    ``cells`` (`describe`; every cell to begin with).
     """
 
     IN_VILLAGE, MET, SCHOOLED = 4, 2, 1  # bits of the three yes/no attributes
@@ -369,15 +370,21 @@ class _Cells:
         self._index = index  # area_index of the persons
         self._age = np.maximum(t.age, 0).astype(np.intp)
         self.key = self.of(status)
-        size = (n_areas + 1) * self.n_ages * len(STATUSES) * self.FLAGS
-        rest, flags = np.divmod(np.arange(size), self.FLAGS)
+        self.size = (n_areas + 1) * self.n_ages * len(STATUSES) * self.FLAGS
+        self._n_areas = n_areas
+        self.describe(np.arange(self.size))
+
+    def describe(self, cells: np.ndarray) -> None:
+        """Give the attributes (area, age, status, village, conditions, schooled, inside) of
+        the cells ``cells`` only, in their order: the rules then run over these cells."""
+        self.cells = cells
+        rest, flags = np.divmod(cells, self.FLAGS)
         rest, self.status = np.divmod(rest, len(STATUSES))
         self.area, self.age = np.divmod(rest, self.n_ages)
         self.village, self.conditions, self.schooled = (
             (flags & self.IN_VILLAGE) > 0, (flags & self.MET) > 0,
             (flags & self.SCHOOLED) > 0)
-        self.inside = self.area < n_areas
-        self.size = size
+        self.inside = self.area < self._n_areas
 
     def of(self, status: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """The cells of the persons ``rows`` (default all) had they the status ``status``
@@ -404,6 +411,15 @@ def _costs(state: State, p: YearParameters, status: np.ndarray,
     counterfactual = status if counterfactual is None else counterfactual
     changed = np.flatnonzero(status != counterfactual)
     now, before = cells.key[changed], cells.of(counterfactual[changed], changed)
+    # only the cells in use: with persons, or someone's counterfactual cell (a cell without
+    # either adds nothing to any sum)
+    used = weight > 0
+    used[before] = True
+    cells.describe(np.flatnonzero(used))
+    position = np.zeros(cells.size, np.intp)
+    position[cells.cells] = np.arange(cells.cells.size)
+    now, before = position[now], position[before]
+    weight = weight[cells.cells]
     rural = _rural(cells.status, cells.village)
     for service in SERVICES:
         possible, *rest = _base(p, service, cells.age, state.year)
@@ -414,7 +430,8 @@ def _costs(state: State, p: YearParameters, status: np.ndarray,
         w_changed = w[changed]
         if service in CONDITIONS:  # the cells' weight of those meeting the condition
             met = CONDITIONS[service](state, getattr(p.services, service))
-            of_service = np.bincount(cells.key, weights=w * met, minlength=cells.size)
+            of_service = np.bincount(cells.key, weights=w * met,
+                                     minlength=cells.size)[cells.cells]
             w_changed = w_changed * met[changed]
         else:
             of_service = weight

@@ -11,6 +11,7 @@ import pytest
 from sim.areas import load_areas
 from sim.pipeline import (
     demography,
+    eligibility,
     fiscal,
     intention,
     migration,
@@ -305,3 +306,43 @@ def test_couples_found_over_the_seekers_equal_those_found_over_everyone(world):
     fast = demography.find_couples(t, d, np.random.default_rng(4))
     assert len(fast[0]) > 0
     assert np.array_equal(fast[0], men[apart]) and np.array_equal(fast[1], women[apart])
+
+
+def test_family_over_the_applicants_households_equals_the_rule_over_everyone(world):
+    state, _, rng = world
+    t = state.persons
+    eligible = rng.random(len(t)) < 0.5
+    applicants = settlement.choose_applicants(state, eligible)
+    a = np.full(len(state.households), -1)
+    a[t.household[applicants]] = np.flatnonzero(applicants)
+    a = a[t.household]
+    has = (a >= 0) & ~applicants
+    a = np.where(has, a, 0)
+    plain = (has & (t.area == t.area[a]) & (t.place == t.place[a])
+             & eligibility._BRINGS[t.role[a], t.role]
+             & ~(t.hukou_urban & (t.hukou_area == t.area)))
+    assert plain.any()
+    assert np.array_equal(eligibility.family(state, applicants), plain)
+    rows = np.flatnonzero(eligible)
+    assert np.array_equal(eligibility.landlord_consents(state, load_defaults().at(2018), rows),
+                          eligibility.landlord_consents(state, load_defaults().at(2018))[rows])
+
+
+def test_settlement_flows_over_the_movers_equal_the_sums_over_everyone(world):
+    state, _, rng = world
+    t = state.persons
+    n = len(t)
+    moves = rng.random(n) < 0.1
+    channel = np.where(moves, rng.integers(0, 4, n), -1).astype(np.int8)
+    place = np.where(moves, rng.integers(0, 6, n), -1).astype(np.int8)
+    decision = settlement.Decision({}, moves, channel, place, moves)
+    flows = settlement.flows(state, decision)
+    n_areas = len(load_areas())
+    w = t.weight.astype(float)
+    for code in settlement.CHANNEL_ORDER:
+        name = ("settlements", settlement.CHANNELS[code])
+        np.testing.assert_array_equal(flows[name], per_area(channel == code, t.area, n_areas,
+                                                            w))
+    for code, name in enumerate(settlement.REGISTRATION_PLACES):
+        np.testing.assert_array_equal(flows["settlements_by_registration_place", name],
+                                      per_area(place == code, t.area, n_areas, w))

@@ -114,11 +114,14 @@ def stable_job(persons: Persons) -> np.ndarray:
             | (persons.employment == SELF_EMPLOYED))
 
 
-def landlord_consents(state: State, p: YearParameters) -> np.ndarray:
-    """Per person: the household rents from a landlord who lets it register a hukou at the
-    address (a share ``policy.landlord_consent_share`` of landlords do)."""
-    return ((state.household_of("tenure") == RENT)
-            & (state.household_of("landlord_draw") < p.policy.landlord_consent_share))
+def landlord_consents(state: State, p: YearParameters, rows: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """Per person (of ``rows`` only, if given): the household rents from a landlord who lets
+    it register a hukou at the address (a share ``policy.landlord_consent_share`` of
+    landlords do)."""
+    hh = state.persons.household if rows is None else state.persons.household[rows]
+    h = state.households
+    return (h.tenure[hh] == RENT) & (h.landlord_draw[hh] < p.policy.landlord_consent_share)
 
 
 def registration_possible(state: State, p: YearParameters) -> np.ndarray:
@@ -255,12 +258,14 @@ def family(state: State, applicants: np.ndarray) -> np.ndarray:
     applicant_row = np.full(len(state.households), -1)
     applicant_row[hh] = rows
     a = applicant_row[persons.household]
-    has = (a >= 0) & ~applicants
-    a = np.where(has, a, 0)
-    return (has
-            & (persons.area == persons.area[a]) & (persons.place == persons.place[a])
-            & _BRINGS[persons.role[a], persons.role]
-            & ~(persons.hukou_urban & (persons.hukou_area == persons.area)))
+    members = np.flatnonzero((a >= 0) & ~applicants)  # the rule over these rows only
+    a = a[members]
+    area = persons.area[members]
+    out = np.zeros(len(persons), bool)
+    out[members] = ((area == persons.area[a]) & (persons.place[members] == persons.place[a])
+                    & _BRINGS[persons.role[a], persons.role[members]]
+                    & ~(persons.hukou_urban[members] & (persons.hukou_area[members] == area)))
+    return out
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def registration_place(state: State, p: YearParameters, channel: np.ndarray) -> 
     rows = np.flatnonzero(channel != NONE)  # only the applicants: a few a year
     hh = persons.household[rows]
     tenure = state.households.tenure[hh]
-    consent = landlord_consents(state, p)[rows]
+    consent = landlord_consents(state, p, rows)
     collective = bool(p.policy.community_collective_household)
     home = np.select(
         [tenure == OWN, (tenure == RENT) & consent, (tenure == RENT) & collective,
@@ -204,9 +204,10 @@ def flows(state: State, decision: Decision) -> Flows:
     """Persons settled (weighted) by area of residence, per channel and per registration place."""
     persons = state.persons
     n_areas = len(load_areas())
-    w = persons.weight.astype(np.float64)
-    by_channel = per_area_by(decision.channel, len(CHANNELS), persons.area, n_areas, w)
-    by_place = per_area_by(decision.registration, len(REGISTRATION_PLACES), persons.area,
+    rows = np.flatnonzero(decision.movers)  # every other row has no channel nor place
+    w, area = persons.weight[rows].astype(np.float64), persons.area[rows]
+    by_channel = per_area_by(decision.channel[rows], len(CHANNELS), area, n_areas, w)
+    by_place = per_area_by(decision.registration[rows], len(REGISTRATION_PLACES), area,
                            n_areas, w)
     return ({("settlements", CHANNELS[code]): by_channel[code] for code in CHANNEL_ORDER}
             | {("settlements_by_registration_place", name): by_place[code]

@@ -346,3 +346,38 @@ def test_settlement_flows_over_the_movers_equal_the_sums_over_everyone(world):
     for code, name in enumerate(settlement.REGISTRATION_PLACES):
         np.testing.assert_array_equal(flows["settlements_by_registration_place", name],
                                       per_area(place == code, t.area, n_areas, w))
+
+
+def _pair_by_age_loop(men_age, women_age, d):
+    """The stack matching of `demography.pair_by_age` as the loop it replaces."""
+    key = np.r_[np.asarray(men_age, float) - d.partnering.age_gap,
+                np.asarray(women_age, float)]
+    is_man = np.arange(key.size) < len(men_age)
+    waiting, pairs = [], []
+    for i in np.argsort(key, kind="stable").tolist():
+        if waiting and is_man[waiting[-1]] != is_man[i]:
+            j = waiting.pop()
+            pairs.append((j, i) if is_man[j] else (i, j))
+        else:
+            waiting.append(i)
+    man, woman = np.array(pairs, dtype=np.intp).reshape(-1, 2).T
+    close = np.abs(key[man] - key[woman]) <= d.partnering.max_age_difference
+    return man[close], woman[close] - len(men_age)
+
+
+def test_pairing_by_age_without_a_loop_equals_the_stack_loop():
+    """Ties of age, one sex only, nobody, long runs of one sex: the same pairs in the
+    same order."""
+    from types import SimpleNamespace as NS
+    rng = np.random.default_rng(6)
+    d = NS(partnering=NS(age_gap=2, max_age_difference=5))
+    cases = [(np.array([], int), np.array([], int)), (np.array([30]), np.array([], int)),
+             (np.array([], int), np.array([25, 26])), (np.arange(20, 40), np.full(7, 22))]
+    cases += [tuple(rng.integers(18, 60, rng.integers(0, 200)) for _ in "mw")
+              for _ in range(200)]
+    paired = 0
+    for men, women in cases:
+        fast, plain = demography.pair_by_age(men, women, d), _pair_by_age_loop(men, women, d)
+        assert np.array_equal(fast[0], plain[0]) and np.array_equal(fast[1], plain[1])
+        paired += len(plain[0])
+    assert paired > 1000

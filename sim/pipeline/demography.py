@@ -259,8 +259,11 @@ def pair_by_age(men_age: np.ndarray, women_age: np.ndarray, d: Any
     sex, as brackets close. Returns the paired positions (men, women); pairs further apart
     than ``max_age_difference`` are dropped (both stay single this year).
 
-    A loop over the seekers of one area (a few thousand a year in the whole city): the
-    greedy nearest-neighbour matching on a line has no vectorized numpy form.
+    The matching is a stack: a seeker pairs with the one on top if of the other sex, else
+    waits on it. Computed without a loop: with men +1 and women −1 in age order, the stack
+    is the running sum's level; a seeker who brings it closer to 0 pairs with the latest
+    seeker who crossed the same step between two levels, the one who pushed the seeker
+    now on top (each step between levels is crossed alternately away from 0 and back).
 
     >>> from types import SimpleNamespace as NS
     >>> d = NS(partnering=NS(age_gap=2, max_age_difference=5))
@@ -270,15 +273,17 @@ def pair_by_age(men_age: np.ndarray, women_age: np.ndarray, d: Any
     pr = d.partnering
     key = np.r_[np.asarray(men_age, float) - pr.age_gap, np.asarray(women_age, float)]
     is_man = np.arange(key.size) < len(men_age)
-    waiting: list[int] = []
-    pairs: list[tuple[int, int]] = []
-    for i in np.argsort(key, kind="stable").tolist():
-        if waiting and is_man[waiting[-1]] != is_man[i]:
-            j = waiting.pop()
-            pairs.append((j, i) if is_man[j] else (i, j))
-        else:
-            waiting.append(i)
-    man, woman = np.array(pairs, dtype=np.intp).reshape(-1, 2).T
+    order = np.argsort(key, kind="stable")
+    sign = np.where(is_man[order], 1, -1)
+    after = np.cumsum(sign)
+    before = after - sign
+    pairs_up = np.abs(after) < np.abs(before)  # pops the seeker on top of the stack
+    by_step = np.argsort(np.minimum(before, after), kind="stable")  # in age order per step
+    closing = np.flatnonzero(pairs_up[by_step])
+    i, j = by_step[closing], by_step[closing - 1]  # the closing seeker, the one it pops
+    in_order = np.argsort(i)  # pairs in the order they close
+    i, j = order[i[in_order]], order[j[in_order]]
+    man, woman = np.where(is_man[i], i, j), np.where(is_man[i], j, i)
     close = np.abs(key[man] - key[woman]) <= pr.max_age_difference
     return man[close], woman[close] - len(men_age)
 

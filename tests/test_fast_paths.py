@@ -381,3 +381,13 @@ def test_pairing_by_age_without_a_loop_equals_the_stack_loop():
         assert np.array_equal(fast[0], plain[0]) and np.array_equal(fast[1], plain[1])
         paired += len(plain[0])
     assert paired > 1000
+
+
+def test_destinations_passed_in_equal_those_counted_again(world):
+    state, _, _ = world
+    origin = np.resize(np.arange(len(load_areas())), 300).astype(np.int8)
+    to_city = np.arange(300) % 3 == 0
+    counted = migration.choose_destinations(origin, to_city, state, np.random.default_rng(2))
+    passed = migration.choose_destinations(origin, to_city, state, np.random.default_rng(2),
+                                           migration.urban_destinations(state))
+    assert all(np.array_equal(a, b) for a, b in zip(counted, passed, strict=True))

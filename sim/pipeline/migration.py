@@ -71,13 +71,16 @@ def move_propensity(persons: Persons, m: Any) -> np.ndarray:
 
 
 def choose_destinations(origin_area: np.ndarray, to_city: np.ndarray, state: State,
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                        rng: np.random.Generator,
+                        destinations: tuple[np.ndarray, np.ndarray] | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Area and place for rural movers: a city district or a town of their own area.
 
     Areas without towns send their movers to their own urban district; the
-    city districts are chosen in proportion to their urban-district population.
+    city districts are chosen in proportion to their urban-district population
+    (`urban_destinations`, which may be passed in when no one has moved since).
     """
-    city, town = urban_destinations(state)
+    city, town = urban_destinations(state) if destinations is None else destinations
     n = len(origin_area)
     area = origin_area.copy()
     place = np.full(n, URBAN_DISTRICT, np.int8)
@@ -150,13 +153,14 @@ def rural_to_urban(state: State, m: Any, rng: np.random.Generator, flows: Flows,
     draw_household, draw_young = rng.random((2, len(persons)))
     mover_heads = village_heads & (draw_household < m.rural_urban_household_rate * propensity)
     movers_hh = persons.household[mover_heads]
+    destinations = urban_destinations(state)  # nobody moves before the end: one count
     hh_area = np.full(len(state.households), NONE, np.int8)
     hh_place = np.full(len(state.households), NONE, np.int8)
     if movers_hh.size:
         origin = persons.area[mover_heads]
         to_city = rng.random(movers_hh.size) < m.to_city_districts_share
         hh_area[movers_hh], hh_place[movers_hh] = choose_destinations(origin, to_city, state,
-                                                                      rng)
+                                                                      rng, destinations)
         tenure, draw = _tenure_of_movers(movers_hh.size, m, rng)
         state.households.tenure[movers_hh] = tenure
         state.households.landlord_draw[movers_hh] = draw
@@ -169,7 +173,8 @@ def rural_to_urban(state: State, m: Any, rng: np.random.Generator, flows: Flows,
     dest_area, dest_place = hh_area[persons.household[rows]], hh_place[persons.household[rows]]
     if young_rows.size:
         to_city = rng.random(young_rows.size) < m.to_city_districts_share
-        ya, yp = choose_destinations(persons.area[young_rows], to_city, state, rng)
+        ya, yp = choose_destinations(persons.area[young_rows], to_city, state, rng,
+                                     destinations)
         tenure, draw = _tenure_of_movers(young_rows.size, m, rng)
         _new_households(state, young_rows, tenure, draw)
         rows = np.r_[rows, young_rows]

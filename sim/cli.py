@@ -29,6 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim import output
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.study import StudyError
 from sim.study.commands import add_dask_option, add_study_commands
@@ -115,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         posterior = draw_posterior(scenario, args.posterior, args.posterior_file)
     started = time.perf_counter()
     population = _population(args)  # validated before any folder is made
-    extras = partial(_write_outputs, money=args.money, svg=args.svg, quiet=args.quiet)
+    extras = partial(output.write_outputs, money=args.money, svg=args.svg, quiet=args.quiet)
     with claim_run_folder(scenario.name, args.out) as run:  # removed unless completed
         r = scenario.run
         draws = "" if posterior is None else f" x {args.posterior} posterior draw(s)"
@@ -153,26 +154,6 @@ def _population(args: argparse.Namespace) -> ImportedPopulation | None:
             f"hukou-sim: {text}", file=sys.stderr))
     except PopulationError as e:
         raise UsageError(f"hukou-sim: error: {e}") from None
-
-
-def _write_outputs(frame, manifest: dict, folder: Path, money: str = "wan",
-                   svg: bool = False, quiet: bool = False) -> None:
-    """Charts and the budget workbook (a run folder is complete only with both), each
-    file reported as it is written."""
-    from sim.output.charts import write_charts
-    from sim.output.workbook import write_workbook
-
-    started = time.perf_counter()
-
-    def wrote(path: Path) -> None:
-        if not quiet:
-            print(f"  wrote {path.relative_to(folder)}  {time.perf_counter() - started:5.1f} s",
-                  file=sys.stderr, flush=True)
-
-    write_charts(frame, manifest, folder / "charts", lang=manifest["lang"],
-                 formats=("png", "svg") if svg else ("png",), progress=wrote,
-                 meanwhile=lambda: wrote(write_workbook(frame, manifest, folder / "budget.xlsx",
-                                                        money=money)))
 
 
 def _print_validation(manifest: dict) -> None:

@@ -165,10 +165,10 @@ class Results:
         appears complete or not at all (`sim.runner.claim_run_folder`)."""
         from functools import partial
 
-        from sim.cli import _write_outputs
+        from sim import output
         from sim.runner import claim_run_folder, write_folder
 
-        extras = partial(_write_outputs, money=money, svg=svg, quiet=True)
+        extras = partial(output.write_outputs, money=money, svg=svg, quiet=True)
         with claim_run_folder(self.scenario, Path(path) if path is not None else None) as run:
             write_folder(run.path, self._raw, self.manifest, extras)
             run.complete()

@@ -71,7 +71,7 @@ def test_import_sim_is_cheap_and_lists_its_api():
 
 
 def test_run_equals_the_command_line_byte_for_byte(tmp_path, monkeypatch):
-    monkeypatch.setattr("sim.cli._write_outputs", lambda *a, **k: None)  # charts: not compared
+    monkeypatch.setattr("sim.output.write_outputs", lambda *a, **k: None)  # charts: not compared
     argv = ["run", "scenarios/reform_2015.toml", "--scale", "0.002", "--end", "2017",
             "--seed", "11", "--replicates", "2", "--out", str(tmp_path / "cli"), "--quiet"]
     assert main(argv) == 0

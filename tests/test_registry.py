@@ -337,7 +337,7 @@ def test_python_run_from_an_extract_is_the_command_line_run(extracts, tmp_path, 
     """``sim.run(..., population=F)`` gives the indicators ``run --population F`` writes."""
     import sim
 
-    monkeypatch.setattr("sim.cli._write_outputs", lambda *a, **k: None)  # charts: not compared
+    monkeypatch.setattr("sim.output.write_outputs", lambda *a, **k: None)  # charts: not compared
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(TINY, encoding="utf-8")
     out = tmp_path / "run"

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim.output
 import sim.runner
 from sim.cli import main
 from sim.runner import (
@@ -158,7 +159,7 @@ def test_sigterm_while_writing_outputs_keeps_nothing(scenario, tmp_path, monkeyp
         time.sleep(5)  # the handler interrupts this
         raise AssertionError("SIGTERM was not handled")
 
-    monkeypatch.setattr(sim.cli, "_write_outputs", terminated)
+    monkeypatch.setattr(sim.output, "write_outputs", terminated)
     out = tmp_path / "mine"
     out.mkdir()  # the user's own empty folder is left alone
     assert main(["run", str(scenario), "--out", str(out), "--quiet"]) == 143

@@ -110,25 +110,23 @@ def test_ineligible_households_never_settle_even_when_certain():
 
 # Figures a calibration set does not fit, and why (docs/calibration.md, "What the forecast
 # set cannot fit"): Dawa District's registered deaths stay a quarter above its bulletins at
-# Liaoning's life table, and no free parameter moves mortality; its registered level,
-# registered urbanization and their 2021-2022 changes stay above the bulletins because the
-# model registers more settlers there a year than the flat registered urban count allows
-# and the five free parameters act on every area alike. Nothing was tuned to them.
+# Liaoning's life table, and no free parameter moves mortality; its registered urban count
+# grows while the bulletins' fell, because the model registers more settlers there a year
+# than that allows and the five free parameters act on every area alike. The backtest set's
+# medians put Panjin's 2020 residents 1.1% above the census (its posterior-predictive mean
+# is within 0.5%): the median of each parameter is not the joint posterior's best point.
+# Nothing was tuned to them.
 DAWA = "dawa_district"
 NOT_FITTED = {
-    "backtest": set(),
+    "backtest": {("resident_population", "panjin", 2020, None)},
     "forecast": {("registered_deaths", DAWA, 2021, None), ("registered_deaths", DAWA, 2022, None),
-                 ("registered_population", DAWA, 2021, None),
-                 ("registered_population", DAWA, 2022, None),
-                 ("registered_urbanization_rate", DAWA, 2022, None),
-                 ("registered_urbanization_rate", DAWA, 2022, 2021),
                  ("registered_urban_population", DAWA, 2022, 2021)},
 }
 
 
 @pytest.mark.parametrize("name", ["backtest", "forecast"])
 def test_calibration_set_hits_its_figures_within_tolerance(name):
-    """A set's calibrated values (posterior medians), mean of three seeds at scale 0.02:
+    """A set's calibrated values (posterior medians), mean of three seeds at scale 0.1:
     every figure it was fitted to within its tolerance, except those listed in NOT_FITTED.
     (A fit, not a test of the forecast: see the backtest's out-of-sample rows.)"""
     chosen = calibration_set(name)
@@ -139,7 +137,7 @@ def test_calibration_set_hits_its_figures_within_tolerance(name):
         s.at(2016).behaviour.intention.intercept)
     observations = calibration_observations(chosen.through)
     s = s.with_overrides(
-        {"run.scale": 0.02, "run.end_year": max(o["year"] for o in observations)})
+        {"run.scale": 0.1, "run.end_year": max(o["year"] for o in observations)})
     values = []
     for seed in (1, 2, 3):
         model = UrbanizationModel(s, seed=seed)

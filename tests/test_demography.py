@@ -55,6 +55,29 @@ def test_the_steps_deaths_give_the_life_tables_life_expectancy():
         assert lifetime == pytest.approx(demography.life_expectancy(sex, D), abs=0.15)
 
 
+def test_life_expectancy_counts_person_years_of_a_constant_hazard_by_hand():
+    """A flat pattern of 100‰ at level 1: after the first year everyone dies at hazard 0.1,
+    q = 1 − e^−0.1. With infant mortality 0.2, l(1) = 0.8 and l(k) = 0.8 (1 − q)^(k−1) up to
+    k = 110. Person-years: l(1) + 0.1 × 0.2 in the first year (infants who die live a tenth
+    of a year), then (l(k) + l(k+1)) / 2 for k = 1…109:
+    0.82 + 0.8 × (1 + s) / 2 × Σ_{j<109} s^j with s = e^−0.1."""
+    s_ = np.exp(-0.1)
+    by_hand = 0.82 + 0.8 * (1 + s_) / 2 * (1 - s_ ** 109) / (1 - s_)
+    e0 = demography._life_expectancy(1.0, (100.0,) * 20, 5, 0.2)
+    assert e0 == pytest.approx(by_hand, rel=1e-12)
+
+
+@pytest.mark.parametrize("sex, e0", [(0, "life_expectancy_female"), (1, "life_expectancy_male")])
+def test_survivorship_of_each_sex_gives_its_published_life_expectancy(sex, e0):
+    """Person-years under each sex's survivors l(x) (half a year in the year of death, a
+    tenth for infants) are that sex's life expectancy of the parameters: the curve uses
+    the sex's own rates and level."""
+    survivors = demography.survivorship(sex, D)
+    lived = (survivors[:-1] + survivors[1:]) / 2
+    lived[0] = survivors[1] + 0.1 * D.mortality.infant
+    assert lived.sum() == pytest.approx(getattr(D.mortality, e0), abs=1e-6)
+
+
 def test_mortality_rises_with_age_and_is_higher_for_men():
     ages = np.arange(30, 90)
     q_w = demography.death_probability(ages, np.zeros_like(ages), D)
@@ -237,6 +260,76 @@ def test_no_pairs_within_a_household_across_areas_or_below_the_marriage_age():
     assert len(men) == len(women) == 0
 
 
+def test_partnering_starts_at_the_marriage_age_for_single_residents():
+    """Rate 1 at every age: a single resident looks from ``households.min_age`` on, not a
+    year earlier; not when married, nor when living outside Panjin."""
+    d = _everyone_looks()
+    age = d.households.min_age
+    state = _state([dict(age=age - 1), dict(age=age), dict(age=age, sex=1),
+                    dict(age=age + 5, married=True), dict(age=age + 5, area=-1)], 1)
+    assert demography.partnering_rate(state.persons, d).tolist() == [0, 1, 1, 0, 0]
+
+
+def test_the_age_gap_and_the_largest_difference_decide_a_pair():
+    """Age gap 2, largest difference 5: a man of 30 and a woman of 24 are 30 − 2 − 24 = 4
+    apart and pair; a man of 31 and a woman of 24 are 5 apart and pair; 32 and 24 do not."""
+    d = NS(partnering=NS(age_gap=2, max_age_difference=5))
+    for man, paired in ((30., True), (31., True), (32., False)):
+        men, women = demography.pair_by_age(np.array([man]), np.array([24.]), d)
+        assert (men.tolist(), women.tolist()) == (([0], [0]) if paired else ([], []))
+
+
+def test_only_seekers_of_one_area_pair_and_each_draws_whether_to_look():
+    """A single man of 27 and a married woman of 25 (another household) in area 0: no pair.
+    Then 40 single men and 40 single women of 25, each in a household of their own, all in
+    area 1, looking at a rate of one half: some couples form, and not every seeker's."""
+    state = _state([dict(household=0, sex=1, age=27, area=0),
+                    dict(household=1, sex=0, age=25, area=0, married=True)], 2)
+    men, women = demography.find_couples(state.persons, _everyone_looks(),
+                                         np.random.default_rng(0))
+    assert len(men) == len(women) == 0
+    state = _state([dict(household=k, sex=k % 2, age=25, area=1) for k in range(80)], 80)
+    half = _with(**{"partnering.rate_female": [0.5], "partnering.rate_male": [0.5]})
+    men, women = demography.find_couples(state.persons, half, np.random.default_rng(0))
+    assert 5 < len(men) < 35 and (state.persons.sex[men] == 1).all()
+    assert (state.persons.sex[women] == 0).all()
+
+
+def test_new_households_of_couples_each_get_their_own_id_row_and_draws():
+    """Forty couples of adult children living with their parents form forty new households:
+    ids and rows follow the existing ones in order, each draws its tenure (a share of one
+    half owns) and its landlord draw. A woman moving into her husband's household in the
+    same area and place keeps her years of residence; one coming from another place
+    restarts them."""
+    rows, n = [], 40
+    for k in range(n):
+        rows += [dict(household=2 * k, role=HEAD, sex=1, age=55, married=True, area=0),
+                 dict(household=2 * k, role=CHILD, sex=1, age=25, area=0),
+                 dict(household=2 * k + 1, role=HEAD, sex=0, age=52, married=True, area=0),
+                 dict(household=2 * k + 1, role=CHILD, sex=0, age=25, area=0)]
+    state = _state(rows, 2 * n)
+    state.next_household_id = 500
+    men, women = np.arange(1, 4 * n, 4), np.arange(3, 4 * n, 4)
+    created = demography.move_in_together(state, men, women, _with(), np.random.default_rng(0))
+    assert created.id.tolist() == list(range(500, 500 + n))
+    assert sorted(state.persons.household[men].tolist()) == list(range(2 * n, 3 * n))
+    assert (state.persons.household[men] == state.persons.household[women]).all()
+    assert 0 < (created.tenure == OWN).sum() < n
+    assert len(np.unique(created.landlord_draw)) == n
+    assert ((created.landlord_draw >= 0) & (created.landlord_draw < 1)).all()
+
+    state = _state([dict(household=0, role=HEAD, sex=1, age=30, area=3, place=1),
+                    dict(household=1, role=HEAD, sex=0, age=28, area=3, place=1,
+                         residence_years=6),
+                    dict(household=2, role=HEAD, sex=1, age=30, area=3, place=1),
+                    dict(household=3, role=HEAD, sex=0, age=28, area=3, place=0,
+                         residence_years=6)], 4)
+    demography.move_in_together(state, np.array([0, 2]), np.array([1, 3]), _with(),
+                                np.random.default_rng(0))
+    assert state.persons.household.tolist() == [0, 0, 2, 2]
+    assert state.persons.residence_years.tolist() == [0, 6, 0, 0]
+
+
 def test_pairs_by_age_rank_and_drops_distant_pairs():
     d = NS(partnering=NS(age_gap=2, max_age_difference=5))
     men, women = demography.pair_by_age(np.array([40., 25., 31., 33.]), np.array([29., 23.]), d)
@@ -278,6 +371,8 @@ def _family(mother_hukou: int, father_hukou: int) -> Persons:
     (2, 1, 2, False),    # mother's Panjin hukou first
     (-1, 1, 1, True),    # a migrant mother, Panjin father: the father's
     (-1, -1, -1, False),  # no Panjin parent: not Panjin hukou
+    (0, 1, 0, False),    # a mother of area 0 is a Panjin parent
+    (-1, 0, 0, True),    # so is a father of area 0
 ])
 def test_newborn_takes_a_panjin_parents_hukou(mother, father, expected_area, expected_urban):
     state = State(_family(mother, father), Households.empty(1), 2016, 2, 1)
@@ -289,6 +384,29 @@ def test_newborn_takes_a_panjin_parents_hukou(mother, father, expected_area, exp
 
 def test_spouse_index_pairs_head_and_spouse():
     assert demography.spouse_index(_family(1, 1)).tolist() == [1, 0]
+
+
+def test_spouse_index_is_minus_one_without_a_partner_in_the_household():
+    """A married head living apart from his wife, a widowed mother, the couple's married
+    child (a child is nobody's partner here), then a couple: only the couple pairs."""
+    persons = Persons.empty(5)
+    persons.household[:] = [0, 1, 1, 2, 2]
+    persons.role[:] = [HEAD, HEAD, CHILD, SPOUSE, HEAD]
+    persons.married[:] = [True, False, True, True, True]
+    assert demography.spouse_index(persons).tolist() == [-1, -1, -1, 4, 3]
+    assert demography.spouse_index(Persons.empty(0)).tolist() == []
+
+
+def test_each_newborns_sex_is_drawn_on_its_own():
+    """Forty mothers: the 40 children are not all of one sex (a single draw for all would
+    make them so), and boys are about the share at birth."""
+    persons = Persons.empty(40)
+    persons.household[:] = np.arange(40)
+    persons.sex[:] = 0
+    state = State(persons, Households.empty(40), 2016, 40, 40)
+    child = demography.newborns(state, np.arange(40), D, np.random.default_rng(0))
+    assert 0.25 < child.sex.mean() < 0.8
+    assert child.id.tolist() == list(range(40, 80))
 
 
 def test_a_household_that_lost_its_head_gets_its_oldest_member():
@@ -376,39 +494,49 @@ def test_step_ages_everyone_and_counts_the_dead_by_residence_and_by_hukou_area(m
     woman living outside is no resident's death. Registered deaths by hukou area: area 1: 2,
     area 3 the woman living outside (1), area 4: 1; the migrant has no Panjin hukou.
     The widow of household 0 is no longer married and, its oldest member, heads it; in
-    household 3 the grandmother is widowed while the couple stays married."""
+    household 3 (first rows: the head's partner is row 0) the grandmother is widowed while
+    the couple stays married; a married man living without his wife stays married."""
     _deaths_at(monkeypatch, {(MALE, 80), (FEMALE, 80)})
     state = _state([
+        dict(household=3, role=HEAD, sex=1, age=60, married=True, area=4, hukou_area=4),
+        dict(household=3, role=SPOUSE, sex=0, age=58, married=True, area=4, hukou_area=4),
+        dict(household=3, role=PARENT, sex=1, age=79, married=True, area=4, hukou_area=4),
+        dict(household=3, role=PARENT, sex=0, age=77, married=True, area=4, hukou_area=4),
         dict(household=0, role=HEAD, sex=1, age=79, married=True, area=1, hukou_area=1, weight=2),
         dict(household=0, role=SPOUSE, sex=0, age=75, married=True, area=1, hukou_area=1,
              weight=2),
         dict(household=0, role=CHILD, sex=1, age=45, area=1, hukou_area=1, weight=2),
         dict(household=1, role=HEAD, sex=0, age=79, area=-1, hukou_area=3),
         dict(household=2, role=HEAD, sex=1, age=79, area=2, hukou_area=-1, weight=3),
-        dict(household=3, role=HEAD, sex=1, age=60, married=True, area=4, hukou_area=4),
-        dict(household=3, role=SPOUSE, sex=0, age=58, married=True, area=4, hukou_area=4),
-        dict(household=3, role=PARENT, sex=1, age=79, married=True, area=4, hukou_area=4),
-        dict(household=3, role=PARENT, sex=0, age=77, married=True, area=4, hukou_area=4),
-    ], 4)
+        dict(household=4, role=HEAD, sex=1, age=40, married=True, area=0, hukou_area=-1),
+    ], 5)
     flows = demography.step(state, _year(), np.random.default_rng(0))
     persons = state.persons
-    assert persons.id.tolist() == [1, 2, 5, 6, 8]
-    assert persons.age.tolist() == [76, 46, 61, 59, 78]
-    assert persons.married.tolist() == [False, False, True, True, False]
-    assert persons.role.tolist() == [HEAD, CHILD, HEAD, SPOUSE, PARENT]
+    assert persons.id.tolist() == [0, 1, 3, 5, 6, 9]
+    assert persons.age.tolist() == [61, 59, 78, 76, 46, 41]
+    assert persons.married.tolist() == [True, True, False, False, False, True]
+    assert persons.role.tolist() == [HEAD, SPOUSE, PARENT, HEAD, CHILD, HEAD]
     assert sorted(flows) == [("births", ""), ("deaths", ""), ("registered_births", ""),
                              ("registered_deaths", "")]
     assert flows["deaths", ""].tolist() == [0, 2, 3, 0, 1]
     assert flows["registered_deaths", ""].tolist() == [0, 2, 0, 1, 1]
     assert flows["births", ""].tolist() == flows["registered_births", ""].tolist() == [0] * 5
-    assert (len(state.households), state.next_person_id, state.next_household_id) == (4, 9, 4)
+    assert (len(state.households), state.next_person_id, state.next_household_id) == (5, 10, 5)
+
+
+def test_step_of_an_empty_population_has_no_events():
+    state = State(Persons.empty(0), Households.empty(0), 2016, 0, 0)
+    flows = demography.step(state, _year(**BIRTHS_AT_25_29), np.random.default_rng(0))
+    assert all(v.tolist() == [0] * 5 for v in flows.values()) and len(flows) == 4
+    assert len(state.persons) == len(state.households) == 0
 
 
 def _couples_and_women() -> State:
     """Women of every case of the birth rule, ages before the step's ageing: row 1 (26,
     married, weight 2, Panjin rural hukou of area 2 in village 7, a migrant husband) and
     row 3 (24, a migrant married to a Panjin urban man of area 3) reach 25–29; row 4 (26)
-    is single; rows 6 and 8 reach 30 and 24; row 10 lives outside Panjin; row 12 reaches 28.
+    is single; rows 6 and 8 reach 30 and 24; row 10 lives outside Panjin; row 12 reaches 28;
+    row 13 is a married man of 27 (living apart from his wife).
     The married share of the women of 25–29 living in Panjin is (2 + 1 + 1) / 5 = 0.8."""
     origin_other = 2
     return _state([
@@ -429,13 +557,14 @@ def _couples_and_women() -> State:
         dict(household=5, role=SPOUSE, sex=0, age=26, married=True, area=-1, hukou_area=1),
         dict(household=6, role=HEAD, sex=1, age=35, married=True, area=4, hukou_area=4),
         dict(household=6, role=SPOUSE, sex=0, age=27, married=True, area=4, hukou_area=4),
-    ], 7)
+        dict(household=7, role=HEAD, sex=1, age=26, married=True, area=0, hukou_area=0),
+    ], 8)
 
 
 @pytest.mark.parametrize("infants_die", [False, True])
 def test_births_go_to_married_women_of_fertile_age_living_in_panjin(monkeypatch, infants_die):
     """Births certain at 25–29 (a married woman's rate 1 / 0.8, capped at 1), the woman
-    reaching 28 dies. Children of rows 1 and 3 only: ids 13 and 14, in their mothers'
+    reaching 28 dies. Children of rows 1 and 3 only: ids 14 and 15, in their mothers'
     household, area and place, weight and hukou (row 1's own; row 3's from her Panjin
     husband). Births by area: 2 in area 0, 1 in area 3; registered: 2 in area 2, 1 in area
     3. When every newborn dies in its first year, both still count as births, their deaths
@@ -450,15 +579,15 @@ def test_births_go_to_married_women_of_fertile_age_living_in_panjin(monkeypatch,
     assert flows["deaths", ""].tolist() == (infants + [0, 0, 0, 0, 1]).tolist()
     assert flows["registered_deaths", ""].tolist() == (registered_infants + [0, 0, 0, 0, 1]
                                                        ).tolist()
-    assert state.next_person_id == 15
+    assert state.next_person_id == 16
     persons = state.persons
     assert 12 not in persons.id and not persons.married[persons.id == 11].any()  # widowed
-    new = persons.id >= 13
+    new = persons.id >= 14
     if infants_die:
         assert not new.any()
         return
     child = persons.take(new)
-    assert child.id.tolist() == [13, 14]
+    assert child.id.tolist() == [14, 15]
     assert child.age.tolist() == [0, 0] and (child.role == CHILD).all()
     assert not child.married.any()
     assert child.household.tolist() == [0, 1]
@@ -478,7 +607,7 @@ def test_without_married_only_every_woman_of_fertile_age_in_panjin_gives_birth(m
                             np.random.default_rng(0))
     assert flows["births", ""].tolist() == [2, 0, 1, 1, 0]
     assert flows["registered_births", ""].tolist() == [0, 0, 3, 1, 0]
-    child = state.persons.take(state.persons.id >= 13)
+    child = state.persons.take(state.persons.id >= 14)
     assert child.household.tolist() == [0, 1, 2]
     assert child.village.tolist() == [7, -1, 5]
 
@@ -503,18 +632,31 @@ def test_a_married_womans_birth_rate_divides_by_the_weighted_married_share(monke
 
 
 def test_married_share_by_group_is_weighted_within_the_mask():
-    """Groups 15–19, 20–24, …, 45–49. Women in the mask: 17 married (weight 2) and 18 single
-    (1): 2/3; 26 and 27 married: 1; 47 single (weight 3) and 49 married (1): 1/4; nobody in
-    20–24 or 30–44: 0. A married man of 26 and a married woman of 26 outside the mask count
-    nowhere."""
-    state = _state([dict(sex=0, age=17, married=True, weight=2), dict(sex=0, age=18),
-                    dict(sex=0, age=26, married=True), dict(sex=0, age=27, married=True),
+    """Groups 15–19, 20–24, …, 45–49. Women in the mask: 17 married (weight 3) and 18 single
+    (1): 3/4; 26 married (weight 1, the group's only one): 1; 47 single (weight 3) and 49
+    married (1): 1/4; nobody in 20–24 or 30–44: 0. A married man of 26 and a married woman
+    of 26 outside the mask count nowhere. Without the women of 45–49 the last groups are
+    empty: 0."""
+    state = _state([dict(sex=0, age=17, married=True, weight=3), dict(sex=0, age=18),
+                    dict(sex=0, age=26, married=True),
                     dict(sex=0, age=47, weight=3), dict(sex=0, age=49, married=True),
                     dict(sex=1, age=26, married=True), dict(sex=0, age=26, married=True)], 1)
     persons = state.persons
-    mask = (persons.sex == 0) & (np.arange(len(persons)) != 7)
+    mask = (persons.sex == 0) & (np.arange(len(persons)) != 6)
     share = demography.married_share_by_group(persons, mask, D)
-    np.testing.assert_allclose(share, [2 / 3, 0, 1, 0, 0, 0, 1 / 4])
+    np.testing.assert_allclose(share, [3 / 4, 0, 1, 0, 0, 0, 1 / 4])
+    share = demography.married_share_by_group(persons, mask & (persons.age < 30), D)
+    np.testing.assert_allclose(share, [3 / 4, 0, 1, 0, 0, 0, 0])
+
+
+def test_a_married_womans_rate_is_zero_where_no_woman_is_married_and_at_most_one():
+    """A married woman's rate is the group's rate over the married share: a share of 0
+    leaves it 0 (no married woman there to have it), a tiny share caps it at 1."""
+    ages = np.array([17, 22, 27, 32])
+    share = np.array([0.0, 1e-9, 0.5, 1.0, 1.0, 1.0, 1.0])
+    rate = demography.fertility_rates(D)
+    np.testing.assert_allclose(demography.birth_probability(ages, D, share),
+                               [0.0, 1.0, rate[2] / 0.5, rate[3]])
 
 
 def test_step_pairs_single_adults_into_new_and_existing_households(monkeypatch):

@@ -4,10 +4,10 @@ mutmut reads its settings from ``[tool.mutmut]`` of the ``pyproject.toml`` in th
 runs in, and keeps one result cache (``mutants/``) there. To mutate a single module against
 its own test files (``[tool.hukou-sim.mutation]`` in ``pyproject.toml``: module -> tests),
 this script gives every module a fresh folder ``build/mutation/<module>/`` holding a copy
-of ``sim/`` and ``tests/`` and a ``pyproject.toml`` whose ``[tool.mutmut]`` is the project's
-plus that module's ``only_mutate`` and test selection; then it runs ``mutmut run`` there,
-prints the kill rate and lists the surviving mutants (``mutmut show NAME`` in that folder
-prints one's diff).
+of ``sim/``, ``tests/`` and the ``also_copy`` folders (``scenarios/``) and a
+``pyproject.toml`` whose ``[tool.mutmut]`` is the project's plus that module's
+``only_mutate`` and test selection; then it runs ``mutmut run`` there, prints the kill rate
+and lists the surviving mutants (``mutmut show NAME`` in that folder prints one's diff).
 
 Slow and CPU-heavy, not part of CI. On a shared machine run it niced, one module at a time::
 
@@ -44,12 +44,13 @@ def settings() -> tuple[dict, dict[str, dict]]:
 
 
 def prepare(module: str, source: str, tests: list[str], mutmut: dict) -> Path:
-    """A fresh folder for ``module``: copies of sim/ and tests/, and its pyproject.toml."""
+    """A fresh folder for ``module``: copies of sim/, tests/ and the folders the tests read
+    (``also_copy`` of ``[tool.mutmut]``, e.g. scenarios/), and its pyproject.toml."""
     folder = WORK / module
     if folder.exists():
         shutil.rmtree(folder)
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc")
-    for name in ("sim", "tests"):
+    for name in ("sim", "tests", *mutmut.get("also_copy", [])):
         shutil.copytree(ROOT / name, folder / name, ignore=ignore)
     pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
         "tool"]["pytest"]["ini_options"]

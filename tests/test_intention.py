@@ -17,7 +17,10 @@ from sim.population import (
     EMPLOYED,
     JUNIOR,
     LIAONING,
+    OTHER_PROVINCE,
     OUTSIDE,
+    OWN,
+    PANJIN,
     RENT,
     URBAN_DISTRICT,
 )
@@ -239,3 +242,189 @@ def test_cumulative_settlement_is_bounded_by_intention():
     finally:
         settlement.decide = original
     assert settled_ids and settled_ids <= ever_intending
+
+
+# ------------------------------------------------------------------ each term by hand
+
+TERMS = ("intercept", "education", "log_income", "intra_province", "insured", "married",
+         "years_here", "age_over_39", "female", "rural_hukou", "owns_home", "labour_contract",
+         "school_children", "hukou_gain", "peers")
+
+
+def _only(year: int = 2018, **intention_values: object):
+    """Parameters whose utility has only the given terms (every other coefficient 0), no
+    homestead effect and land rights kept: then logit(P(intend)) is U itself."""
+    values = {**dict.fromkeys(TERMS, 0.0), "homestead_effect": 0.0, **intention_values}
+    return load_defaults().with_overrides(
+        {**{f"behaviour.intention.{k}": v for k, v in values.items()},
+         "policy.land_rights_kept_on_settling": True}).at(year)
+
+
+def _logit(prob: np.ndarray) -> np.ndarray:
+    return np.log(prob / (1 - prob))
+
+
+# (coefficient, its value, person columns, household columns, other parameters, the term's
+# variable worked out by hand for person 0 of a household of two)
+CASES = [
+    ("intercept", 1.3, {}, {}, {}, 1.0),
+    ("education", 0.5, {"education": COLLEGE}, {},
+     {"school_years_by_education": [1.0, 2.0, 3.0, 4.0, 5.0, 20.0]}, 20 - 9),
+    ("education", 0.5, {"education": JUNIOR}, {},
+     {"school_years_by_education": [1.0, 2.0, 3.0, 4.0, 5.0, 20.0]}, 2 - 9),
+    ("log_income", 0.8, {}, {"income": 60_000.0}, {"income_reference": 20_000.0},
+     np.log(30_000 / 20_000)),
+    ("log_income", 0.8, {}, {"income": 0.0},
+     {"income_reference": 20_000.0, "income_floor": 2_000.0}, np.log(2_000 / 20_000)),
+    ("intra_province", 0.7, {"origin": LIAONING}, {}, {}, 1.0),
+    ("intra_province", 0.7, {"origin": PANJIN}, {}, {}, 1.0),
+    ("intra_province", 0.7, {"origin": OTHER_PROVINCE}, {}, {}, 0.0),
+    ("insured", 0.4, {"insured": True}, {}, {}, 1.0),
+    ("married", -0.6, {"married": True}, {}, {}, 1.0),
+    ("years_here", 0.1, {"residence_years": 25}, {}, {"years_here_cap": 20}, 20.0),
+    ("years_here", 0.1, {"residence_years": 7}, {}, {"years_here_cap": 20}, 7.0),
+    ("age_over_39", -0.05, {"age": 50}, {}, {}, 11.0),
+    ("age_over_39", -0.05, {"age": 50}, {"homestead": True}, {"homestead_age_boost": 0.5},
+     11 * 1.5),
+    ("age_over_39", -0.05, {"age": 39}, {}, {}, 0.0),
+    ("female", 0.3, {"sex": 0}, {}, {}, 1.0),
+    ("female", 0.3, {"sex": 1}, {}, {}, 0.0),
+    ("rural_hukou", -0.4, {"hukou_urban": False}, {}, {}, 1.0),
+    ("rural_hukou", -0.4, {"hukou_urban": True}, {}, {}, 0.0),
+    ("owns_home", -0.3, {}, {"tenure": OWN}, {}, 1.0),
+    ("owns_home", -0.3, {}, {"tenure": RENT}, {}, 0.0),
+    ("labour_contract", 0.6, {"labour_contract": True}, {}, {}, 1.0),
+    ("labour_contract", 0.6, {"labour_contract": True}, {"homestead": True},
+     {"homestead_contract_damping": 0.25}, 0.75),
+]
+
+
+@pytest.mark.parametrize("term, value, person, household, other, variable", CASES)
+def test_each_term_of_the_utility_by_hand(term, value, person, household, other, variable):
+    """Two adults of 30 in one household (person columns set on both, the household's on
+    it), every other coefficient 0: logit P(intend) = coefficient × the term's variable
+    (the intercept's variable is 1), for all persons and for ``rows`` alone."""
+    state = make_state(2, household=[0, 0], **person)
+    for column, v in household.items():
+        getattr(state.households, column)[:] = v
+    p = _only(**{term: value, **other})
+    expected = value * variable
+    np.testing.assert_allclose(_logit(intention.probability(state, p)), [expected] * 2,
+                               atol=1e-12)
+    np.testing.assert_allclose(_logit(intention.probability(state, p, np.array([1]))),
+                               [expected], atol=1e-12)
+
+
+def test_school_children_term_counts_migrant_pupils_without_exam_access():
+    """Household 0: an adult and a migrant pupil of 10 with 2 local school years (3 give
+    exam access): term 1 for both. Household 1: a migrant pupil with 3 years. Household 2:
+    a Panjin-hukou pupil. Household 3: a migrant of 18 (past school age). Household 4: a
+    migrant of 6 (first school age) with none."""
+    state = make_state(7, household=[0, 0, 1, 2, 3, 4, 4],
+                       age=[30, 10, 10, 10, 18, 6, 35], hukou_area=[-1, -1, -1, 0, -1, -1, -1],
+                       school_years_local=[0, 2, 3, 0, 0, 0, 0])
+    p = load_defaults().with_overrides(
+        {**{f"behaviour.intention.{k}": 0.0 for k in TERMS},
+         "behaviour.intention.homestead_effect": 0.0,
+         "behaviour.intention.school_children": 0.9,
+         "policy.residence_permit.exam_schooling_years": 3,
+         "life_course.schooling.ages": [6, 18]}).at(2018)
+    np.testing.assert_allclose(_logit(intention.probability(state, p)),
+                               [0.9, 0.9, 0, 0, 0, 0.9, 0.9], atol=1e-12)
+
+
+def test_homestead_and_land_surrender_scale_the_chance():
+    """U = 0 (P = 1/2). Homestead effect 0.2, land surrender effect 0.5: with land kept on
+    settling only a homestead lowers the chance (0.4); when settling surrenders land, any
+    of the three rights does (×0.5), and a homestead both (0.2)."""
+    state = make_state(4)
+    h = state.households
+    h.homestead[:] = [False, True, False, False]
+    h.contract_land[:] = [False, False, True, False]
+    h.collective_income[:] = [False, False, False, True]
+    values = {**{f"behaviour.intention.{k}": 0.0 for k in TERMS},
+              "behaviour.intention.homestead_effect": 0.2,
+              "behaviour.intention.land_surrender_effect": 0.5}
+    for kept, expected in ((True, [0.5, 0.4, 0.5, 0.5]), (False, [0.5, 0.2, 0.25, 0.25])):
+        p = load_defaults().with_overrides(
+            {**values, "policy.land_rights_kept_on_settling": kept}).at(2018)
+        np.testing.assert_allclose(intention.probability(state, p), expected)
+
+
+def test_hukou_gain_and_peers_enter_with_their_coefficients():
+    """logit P = 2 × hukou_gain + 3 × peer_share, each as its own function gives it."""
+    state = migrant(3)
+    state.persons.settled_channel[1] = 0
+    p = _only(hukou_gain=2.0, peers=3.0)
+    expected = 2 * intention.hukou_gain(state, p) + 3 * intention.peer_share(state)
+    assert expected.min() > 0
+    np.testing.assert_allclose(_logit(intention.probability(state, p)), expected, atol=1e-12)
+
+
+def test_hukou_gain_is_the_households_mean_share_of_members():
+    """A local urban resident gains nothing; a migrant some share g; in one household both
+    gain g / 2, and asking for one row gives its household's value."""
+    alone = migrant(1)
+    p = load_defaults().at(2018)
+    g = intention.hukou_gain(alone, p)[0]
+    assert 0 < g <= 1
+    state = migrant(3, household=[0, 0, 1])
+    state.persons.hukou_area[0] = 0
+    state.persons.hukou_urban[0] = True
+    state.persons.origin[0] = PANJIN
+    np.testing.assert_allclose(intention.hukou_gain(state, p), [g / 2, g / 2, g])
+    np.testing.assert_allclose(intention.hukou_gain(state, p, np.array([2, 0])), [g, g / 2])
+
+
+def test_peer_share_by_village_and_by_area_and_origin():
+    """Village 4: four registered members, one settled: 1/4 each. Migrants from another
+    province in area 1: two, one settled: 1/2; a migrant from Liaoning in area 1: none of
+    its peers settled: 0; a migrant from another province living in area 2: alone, 0.
+    Panjin hukou holders without a village (urban): 0."""
+    state = make_state(9, village=[4, 4, 4, 4, -1, -1, -1, -1, -1],
+                       origin=[PANJIN] * 4 + [OTHER_PROVINCE, OTHER_PROVINCE, LIAONING,
+                                              OTHER_PROVINCE, PANJIN],
+                       area=[0, 0, 0, 0, 1, 1, 1, 2, 1],
+                       hukou_area=[0, 0, 0, 0, -1, -1, -1, -1, 1])
+    state.persons.settled_channel[[2, 5]] = 0
+    np.testing.assert_allclose(intention.peer_share(state),
+                               [0.25] * 4 + [0.5, 0.5, 0, 0, 0])
+
+
+def test_awareness_by_hand():
+    """Start 2016, rate 0.5: 1 − e^(−0.5 × years since the start, counting the first)."""
+    b = load_defaults().with_overrides({"behaviour.awareness.start_year": 2016,
+                                        "behaviour.awareness.rate": 0.5}).at(2016).behaviour
+    got = [intention.awareness(y, b) for y in (2015, 2016, 2019)]
+    assert got == pytest.approx([0.0, 1 - np.exp(-0.5), 1 - np.exp(-2.0)])
+
+
+def test_settles_needs_awareness_intention_and_action():
+    """Four one-person households with P(intend) = 1/2 (U = 0) and awareness 1 − e^−0.5
+    ≈ 0.39 in 2016: intention draws 0.4 (intends) or 0.6 (not), awareness draws 0.3 (aware)
+    or 0.5 (not). With action certain, only the intending and aware one settles; with
+    action impossible nobody; a non-candidate never does."""
+    state = make_state(5)
+    state.households.intention_draw[:] = [0.4, 0.4, 0.6, 0.6, 0.4]
+    state.households.awareness_draw[:] = [0.3, 0.5, 0.3, 0.5, 0.3]
+    candidates = np.array([True, True, True, True, False])
+    for rate, expected in ((1.0, [True, False, False, False, False]), (0.0, [False] * 5)):
+        p = load_defaults().with_overrides(
+            {**{f"behaviour.intention.{k}": 0.0 for k in TERMS},
+             "behaviour.intention.homestead_effect": 0.0,
+             "behaviour.awareness.start_year": 2016, "behaviour.awareness.rate": 0.5,
+             "behaviour.settlement.action_rate": rate}).at(2016)
+        settles, intending = intention.settles(state, p, candidates, np.random.default_rng(0))
+        assert settles.tolist() == expected
+        assert intending.tolist() == [True, True, False, False, False]
+
+
+def test_draw_missing_fills_only_new_households_each_with_its_own_draw():
+    state = make_state(4)
+    h = state.households
+    h.intention_draw[:] = [0.25, np.nan, np.nan, 0.75]
+    h.awareness_draw[:] = [np.nan, 0.5, np.nan, np.nan]
+    intention.draw_missing(state, np.random.default_rng(0))
+    assert h.intention_draw[[0, 3]].tolist() == [0.25, 0.75] and h.awareness_draw[1] == 0.5
+    drawn = np.r_[h.intention_draw[[1, 2]], h.awareness_draw[[0, 2, 3]]]
+    assert ((drawn >= 0) & (drawn < 1)).all() and len(np.unique(drawn)) == 5

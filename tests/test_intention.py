@@ -378,7 +378,7 @@ def test_hukou_gain_is_the_households_mean_share_of_members():
 
 def test_peer_share_by_village_and_by_area_and_origin():
     """Village 4: four registered members, one settled: 1/4 each; village 0: two members,
-    none settled: 0; village 5: one member, settled: 1. Migrants from another province in
+    one settled: 1/2; village 5: one member, settled: 1. Migrants from another province in
     area 1: two, one settled: 1/2; a migrant from Liaoning in area 1: none of its peers
     settled: 0; a migrant from another province living alone in area 2, settled: 1. Panjin
     urban hukou holders (no village) in area 1, one of them settled: 0, they have no
@@ -388,14 +388,15 @@ def test_peer_share_by_village_and_by_area_and_origin():
                                               OTHER_PROVINCE, PANJIN, PANJIN, PANJIN],
                        area=[0, 0, 0, 0, 0, 0, 3, 1, 1, 1, 2, 1, 1, 0],
                        hukou_area=[0] * 7 + [-1, -1, -1, -1, 1, 1, 1])
-    state.persons.settled_channel[[2, 6, 8, 10, 12]] = 0
+    state.persons.settled_channel[[2, 4, 6, 8, 10, 12]] = 0
     np.testing.assert_allclose(intention.peer_share(state),
-                               [0.25] * 4 + [0, 0, 1] + [0.5, 0.5, 0, 1] + [0, 0, 0])
+                               [0.25] * 4 + [0.5, 0.5, 1] + [0.5, 0.5, 0, 1] + [0, 0, 0])
 
 
 def test_hukou_gain_of_each_person_is_the_share_of_services_the_urban_status_adds():
     """One-person households of every kind the gain depends on (status, clause 十一's
-    years conditions, local schooling at and below the exam threshold, living outside):
+    years conditions, local schooling at and below the exam threshold, living outside
+    with an urban or a rural hukou):
     the gain is the count of services a local urban resident in the same circumstances may
     use and the person may not, over the count the urban resident may use (0 when none),
     each read from `services.entitled` person by person."""
@@ -405,22 +406,22 @@ def test_hukou_gain_of_each_person_is_the_share_of_services_the_urban_status_add
     years = max(rp.conditional_residence_years, rp.conditional_insurance_years)
     k = rp.exam_schooling_years
     state = make_state(
-        10, hukou_area=[-1, -1, -1, -1, -1, 0, 0, -1, -1, 0],
-        hukou_urban=[False] * 6 + [True, False, False, True],
-        permit=[False, True, True, True, True, False, False, True, False, False],
-        residence_years=[1, 1, years, years, years, 1, 1, years, 1, 1],
-        insured=[False, False, True, True, True, False, False, True, False, False],
-        insurance_years=[0, 0, years, years, years, 0, 0, years, 0, 0],
-        school_years_local=[0, 0, 0, k, k - 1, 0, 0, k, k, 0],
-        age=[30, 30, 30, 12, 12, 30, 30, 12, 12, 30],
-        area=[0, 0, 0, 0, 0, 0, 0, 0, 0, -1])
-    urban = np.full(10, services.LOCAL_URBAN)
+        11, hukou_area=[-1, -1, -1, -1, -1, 0, 0, -1, -1, 0, 0],
+        hukou_urban=[False] * 6 + [True, False, False, True, False],
+        permit=[False, True, True, True, True, False, False, True, False, False, False],
+        residence_years=[1, 1, years, years, years, 1, 1, years, 1, 1, 1],
+        insured=[False, False, True, True, True, False, False, True, False, False, False],
+        insurance_years=[0, 0, years, years, years, 0, 0, years, 0, 0, 0],
+        school_years_local=[0, 0, 0, k, k - 1, 0, 0, k, k, 0, 0],
+        age=[30, 30, 30, 12, 12, 30, 30, 12, 12, 30, 30],
+        area=[0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1])
+    urban = np.full(11, services.LOCAL_URBAN)
     gained = possible = 0
     for service in services.SERVICES:
         as_urban = services.entitled(state, p, service, status=urban)
         gained = gained + (as_urban & ~services.entitled(state, p, service))
         possible = possible + as_urban
-    expected = np.divide(gained, possible, out=np.zeros(10), where=possible > 0)
+    expected = np.divide(gained, possible, out=np.zeros(11), where=possible > 0)
     assert expected[0] > 0 and expected[6] == 0 and len(np.unique(expected)) >= 4
     np.testing.assert_allclose(intention.hukou_gain(state, p), expected)
     np.testing.assert_allclose(intention.hukou_gain(state, p, np.array([9, 3])),

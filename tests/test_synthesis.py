@@ -1,6 +1,7 @@
 """The synthetic 2015 population matches the base data's marginals."""
 
 import re
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -80,8 +81,7 @@ def test_choice_by_group_follows_probabilities():
 
 
 def test_inconsistent_base_data_names_file_and_field(tmp_path):
-    text = (load_base.__globals__["resources"].files("sim.data")
-            .joinpath("base_2015.toml").read_text("utf-8"))
+    text = resources.files("sim.data").joinpath("base_2015.toml").read_text("utf-8")
     broken = tmp_path / "base.toml"
     # the first area's place shares no longer add up to 1
     broken.write_text(re.sub(r"village = [0-9.]+ }", "village = 0.5 }", text, count=1),

@@ -382,21 +382,21 @@ def test_peer_share_by_village_and_by_area_and_origin():
     area 1: two, one settled: 1/2; a migrant from Liaoning in area 1: none of its peers
     settled: 0; a migrant from another province living alone in area 2, settled: 1. Panjin
     urban hukou holders (no village) in area 1, one of them settled: 0, they have no
-    peers."""
-    state = make_state(14, village=[4, 4, 4, 4, 0, 0, 5] + [-1] * 7,
+    peers; nor has one living outside Panjin."""
+    state = make_state(15, village=[4, 4, 4, 4, 0, 0, 5] + [-1] * 8,
                        origin=[PANJIN] * 7 + [OTHER_PROVINCE, OTHER_PROVINCE, LIAONING,
-                                              OTHER_PROVINCE, PANJIN, PANJIN, PANJIN],
-                       area=[0, 0, 0, 0, 0, 0, 3, 1, 1, 1, 2, 1, 1, 0],
-                       hukou_area=[0] * 7 + [-1, -1, -1, -1, 1, 1, 1])
+                                              OTHER_PROVINCE, PANJIN, PANJIN, PANJIN, PANJIN],
+                       area=[0, 0, 0, 0, 0, 0, 3, 1, 1, 1, 2, 1, 1, 0, -1],
+                       hukou_area=[0] * 7 + [-1, -1, -1, -1, 1, 1, 1, 2])
     state.persons.settled_channel[[2, 4, 6, 8, 10, 12]] = 0
     np.testing.assert_allclose(intention.peer_share(state),
-                               [0.25] * 4 + [0.5, 0.5, 1] + [0.5, 0.5, 0, 1] + [0, 0, 0])
+                               [0.25] * 4 + [0.5, 0.5, 1] + [0.5, 0.5, 0, 1] + [0, 0, 0, 0])
 
 
 def test_hukou_gain_of_each_person_is_the_share_of_services_the_urban_status_adds():
     """One-person households of every kind the gain depends on (status, clause 十一's
     years conditions, local schooling at and below the exam threshold, living outside
-    with an urban or a rural hukou):
+    with an urban or a rural Panjin hukou or none):
     the gain is the count of services a local urban resident in the same circumstances may
     use and the person may not, over the count the urban resident may use (0 when none),
     each read from `services.entitled` person by person."""
@@ -406,22 +406,23 @@ def test_hukou_gain_of_each_person_is_the_share_of_services_the_urban_status_add
     years = max(rp.conditional_residence_years, rp.conditional_insurance_years)
     k = rp.exam_schooling_years
     state = make_state(
-        11, hukou_area=[-1, -1, -1, -1, -1, 0, 0, -1, -1, 0, 0],
-        hukou_urban=[False] * 6 + [True, False, False, True, False],
-        permit=[False, True, True, True, True, False, False, True, False, False, False],
-        residence_years=[1, 1, years, years, years, 1, 1, years, 1, 1, 1],
-        insured=[False, False, True, True, True, False, False, True, False, False, False],
-        insurance_years=[0, 0, years, years, years, 0, 0, years, 0, 0, 0],
-        school_years_local=[0, 0, 0, k, k - 1, 0, 0, k, k, 0, 0],
-        age=[30, 30, 30, 12, 12, 30, 30, 12, 12, 30, 30],
-        area=[0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1])
-    urban = np.full(11, services.LOCAL_URBAN)
+        12, hukou_area=[-1, -1, -1, -1, -1, 0, 0, -1, -1, 0, 0, -1],
+        hukou_urban=[False] * 6 + [True, False, False, True, False, False],
+        permit=[False, True, True, True, True, False, False, True, False, False, False, False],
+        residence_years=[1, 1, years, years, years, 1, 1, years, 1, 1, 1, 1],
+        insured=[False, False, True, True, True, False, False, True, False, False, False,
+                 False],
+        insurance_years=[0, 0, years, years, years, 0, 0, years, 0, 0, 0, 0],
+        school_years_local=[0, 0, 0, k, k - 1, 0, 0, k, k, 0, 0, 0],
+        age=[30, 30, 30, 12, 12, 30, 30, 12, 12, 30, 30, 30],
+        area=[0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1])
+    urban = np.full(12, services.LOCAL_URBAN)
     gained = possible = 0
     for service in services.SERVICES:
         as_urban = services.entitled(state, p, service, status=urban)
         gained = gained + (as_urban & ~services.entitled(state, p, service))
         possible = possible + as_urban
-    expected = np.divide(gained, possible, out=np.zeros(11), where=possible > 0)
+    expected = np.divide(gained, possible, out=np.zeros(12), where=possible > 0)
     assert expected[0] > 0 and expected[6] == 0 and len(np.unique(expected)) >= 4
     np.testing.assert_allclose(intention.hukou_gain(state, p), expected)
     np.testing.assert_allclose(intention.hukou_gain(state, p, np.array([9, 3])),

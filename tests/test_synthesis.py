@@ -6,12 +6,17 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from sim.population import HEAD, OUTSIDE, SPOUSE
+from sim.population import HEAD, OUTSIDE, SPOUSE, Persons
 from sim.synthesis import (
     BaseDataError,
+    FitReport,
+    _distinct_columns,
+    _draw_ages,
+    _open_end,
     base_year_parameters,
     choice_by_group,
     load_base,
+    setter,
     synthesize,
 )
 
@@ -193,3 +198,63 @@ def test_base_crude_death_rate_near_liaonings_2015(population):
     q = death_probability(p.age[inside] + 1, p.sex[inside], d)
     cdr = 1000 * (q * p.weight[inside]).sum() / p.weight[inside].sum()
     assert 5.0 < cdr < 6.59
+
+
+# ------------------------------------------------------------------ small pieces by hand
+
+def test_fit_report_rows_and_worst_error_by_hand():
+    """Target 200, synthesized 210.123 4: error +5.0617%, rounded to 3 and 5 decimals; a
+    zero target has error 0; the worst error is over one marginal or all, 0 for none."""
+    fit = FitReport()
+    fit.add("city", "resident_population", 200.0, 210.1234)
+    fit.add("area", "a", 0.0, 3.0)
+    fit.add("area", "b", 1.23456, 1.0)
+    assert fit.rows[0] == {"marginal": "city", "key": "resident_population", "target": 200.0,
+                           "synthesized": 210.123, "relative_error": 0.05062}
+    assert fit.rows[1]["relative_error"] == 0.0
+    assert fit.rows[2]["target"] == 1.235 and fit.rows[2]["relative_error"] == -0.18999
+    assert fit.worst_error("area") == 0.18999
+    assert fit.worst_error("city") == 0.05062
+    assert fit.worst_error() == 0.18999
+    assert fit.worst_error("sex") == 0.0 and FitReport().worst_error() == 0.0
+
+
+def test_setter_keeps_given_values_and_replaces_the_rest():
+    t = Persons.empty(3)
+    t.age[:] = [30, 5, 7]
+    t.sex[:] = [1, 1, 1]
+    put = setter(t, {"age": np.array([True, False, True])})
+    put("age", np.array([40, 50, 60]))
+    put("sex", np.array([0, 0, 0]))   # no given values for this column: all replaced
+    assert t.age.tolist() == [30, 50, 7] and t.sex.tolist() == [0, 0, 0]
+    put = setter(t)
+    put("age", np.array([1, 2, 3]))
+    assert t.age.tolist() == [1, 2, 3]
+
+
+def test_draw_ages_follow_the_weights_from_the_lowest_age():
+    """Weights 1, 0, 3 over ages 0–2: age 0 drawn a quarter of the time, 2 the rest;
+    from a lowest age of 2, only 2 (the lowest age itself is allowed)."""
+    rng = np.random.default_rng(0)
+    ages = _draw_ages(rng, np.array([1.0, 0.0, 3.0]), 4000)
+    assert ages.dtype == np.int16 and set(ages.tolist()) == {0, 2}
+    assert (ages == 0).mean() == pytest.approx(0.25, abs=0.03)
+    assert set(_draw_ages(rng, np.array([1.0, 0.0, 3.0]), 50, 2).tolist()) == {2}
+
+
+def test_open_end_marks_only_groups_reaching_the_open_end():
+    assert (_open_end(119), _open_end(120), _open_end(150)) == (119, 1000, 1000)
+
+
+@pytest.mark.parametrize("high", [3, 2**40])
+def test_distinct_columns_are_numpys_unique_columns(high):
+    """Small numbers, and numbers large enough that the mixed-radix key is re-ranked."""
+    rng = np.random.default_rng(1)
+    table = rng.integers(0, 3, (6, 200))
+    table[2::2] *= high
+    kinds, inverse, counts = _distinct_columns(table)
+    want, want_inverse, want_counts = np.unique(table, axis=1, return_inverse=True,
+                                                return_counts=True)
+    assert np.array_equal(kinds, want) and np.array_equal(counts, want_counts)
+    assert np.array_equal(inverse.ravel(), want_inverse.ravel())
+    assert np.array_equal(kinds[:, inverse.ravel()], table)

@@ -382,10 +382,10 @@ def test_peer_share_by_village_and_by_area_and_origin():
     area 1: two, one settled: 1/2; a migrant from Liaoning in area 1: none of its peers
     settled: 0; a migrant from another province living alone in area 2, settled: 1. Panjin
     urban hukou holders (no village) in area 1, one of them settled: 0, they have no
-    peers; nor has one living outside Panjin."""
+    peers; nor has a settler from Liaoning who has since moved out of Panjin."""
     state = make_state(15, village=[4, 4, 4, 4, 0, 0, 5] + [-1] * 8,
                        origin=[PANJIN] * 7 + [OTHER_PROVINCE, OTHER_PROVINCE, LIAONING,
-                                              OTHER_PROVINCE, PANJIN, PANJIN, PANJIN, PANJIN],
+                                              OTHER_PROVINCE, PANJIN, PANJIN, PANJIN, LIAONING],
                        area=[0, 0, 0, 0, 0, 0, 3, 1, 1, 1, 2, 1, 1, 0, -1],
                        hukou_area=[0] * 7 + [-1, -1, -1, -1, 1, 1, 1, 2])
     state.persons.settled_channel[[2, 4, 6, 8, 10, 12]] = 0

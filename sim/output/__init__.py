@@ -16,8 +16,10 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the command line imports this module: keep its start light
+    import pandas as pd
 
 
 def write_outputs(frame: pd.DataFrame, manifest: dict, folder: Path, money: str = "wan",

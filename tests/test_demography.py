@@ -615,14 +615,17 @@ def test_without_married_only_every_woman_of_fertile_age_in_panjin_gives_birth(m
 def test_a_married_womans_birth_rate_divides_by_the_weighted_married_share(monkeypatch):
     """Rate 0.5 a year at 45–49 (TFR 2.5); six married women of 46 (weight 1 each) and one
     single woman of 46 (weight 6): the weighted married share 0.5 makes a married woman's
-    rate 1, so all six have a child; an unweighted share (6/7) would leave it near 0.58."""
+    rate 1, so all six have a child. An older married woman (60, weight 100) is outside the
+    age groups: counting her in the last group (share 106/112) would leave the rate near 0.53
+    and most of the six childless."""
     _deaths_at(monkeypatch, set())
     rows = []
     for k in range(6):
         rows += [dict(household=k, role=HEAD, sex=1, age=50, married=True, area=0),
                  dict(household=k, role=SPOUSE, sex=0, age=46, married=True, area=0)]
-    rows += [dict(household=6, role=HEAD, sex=0, age=46, area=0, weight=6)]
-    state = _state(rows, 7)
+    rows += [dict(household=6, role=HEAD, sex=0, age=46, area=0, weight=6),
+             dict(household=7, role=HEAD, sex=0, age=60, married=True, area=0, weight=100)]
+    state = _state(rows, 8)
     p = _year(**{"fertility.age_shape": [0, 0, 0, 0, 0, 0, 1],
                  "fertility.total_fertility_rate": 2.5})
     flows = demography.step(state, p, np.random.default_rng(1))
@@ -631,22 +634,22 @@ def test_a_married_womans_birth_rate_divides_by_the_weighted_married_share(monke
     assert sorted(child.household.tolist()) == list(range(6))
 
 
-def test_married_share_by_group_is_weighted_within_the_mask():
-    """Groups 15–19, 20–24, …, 45–49. Women in the mask: 17 married (weight 3) and 18 single
-    (1): 3/4; 26 married (weight 1, the group's only one): 1; 47 single (weight 3) and 49
-    married (1): 1/4; nobody in 20–24 or 30–44: 0. A married man of 26 and a married woman
-    of 26 outside the mask count nowhere. Without the women of 45–49 the last groups are
-    empty: 0."""
-    state = _state([dict(sex=0, age=17, married=True, weight=3), dict(sex=0, age=18),
-                    dict(sex=0, age=26, married=True),
+def test_married_share_by_group_is_weighted_and_counts_the_fertile_ages_only():
+    """Groups 15–19, 20–24, …, 45–49. Women in the mask: 17 married (weight 2) and 18 single
+    (1): 2/3; 26 and 27 married: 1; 47 single (weight 3) and 49 married (1): 1/4; nobody in
+    20–24 or 30–44: 0. A girl of 10, a married woman of 60, a married man of 26 and a married
+    woman of 26 outside the mask count nowhere."""
+    state = _state([dict(sex=0, age=17, married=True, weight=2), dict(sex=0, age=18),
+                    dict(sex=0, age=26, married=True), dict(sex=0, age=27, married=True),
                     dict(sex=0, age=47, weight=3), dict(sex=0, age=49, married=True),
+                    dict(sex=0, age=10), dict(sex=0, age=60, married=True),
                     dict(sex=1, age=26, married=True), dict(sex=0, age=26, married=True)], 1)
     persons = state.persons
-    mask = (persons.sex == 0) & (np.arange(len(persons)) != 6)
+    mask = (persons.sex == 0) & (np.arange(len(persons)) != 9)
     share = demography.married_share_by_group(persons, mask, D)
-    np.testing.assert_allclose(share, [3 / 4, 0, 1, 0, 0, 0, 1 / 4])
+    np.testing.assert_allclose(share, [2 / 3, 0, 1, 0, 0, 0, 1 / 4])
     share = demography.married_share_by_group(persons, mask & (persons.age < 30), D)
-    np.testing.assert_allclose(share, [3 / 4, 0, 1, 0, 0, 0, 0])
+    np.testing.assert_allclose(share, [2 / 3, 0, 1, 0, 0, 0, 0])
 
 
 def test_a_married_womans_rate_is_zero_where_no_woman_is_married_and_at_most_one():

@@ -157,6 +157,20 @@ def fertility_rates(d: Any) -> np.ndarray:
     return d.fertility.total_fertility_rate * shape / shape.sum() / GROUP_WIDTH
 
 
+def fertile(age: np.ndarray, d: Any) -> np.ndarray:
+    """Whether each age lies in the fertility schedule's groups (``first_age`` to the end of
+    the last 5-year group of ``age_shape``): the ages that give birth and whose married
+    share sets a married woman's rate.
+
+    >>> from sim.scenario import load_defaults
+    >>> fertile(np.array([14, 15, 49, 50]), load_defaults().at(2016).demography).tolist()
+    [False, True, True, False]
+    """
+    f = d.fertility
+    age = np.asarray(age)
+    return (age >= f.first_age) & (age < f.first_age + GROUP_WIDTH * len(f.age_shape))
+
+
 def birth_probability(age: np.ndarray, d: Any, married_share: np.ndarray | None = None
                       ) -> np.ndarray:
     """Yearly probability that a woman of ``age`` gives birth.
@@ -172,14 +186,14 @@ def birth_probability(age: np.ndarray, d: Any, married_share: np.ndarray | None 
         rates = np.minimum(np.divide(rates, married_share, out=np.zeros_like(rates),
                                      where=married_share > 0), 1.0)
     age = np.asarray(age)
-    fertile = (age >= f.first_age) & (age < f.first_age + GROUP_WIDTH * len(rates))
-    return np.where(fertile, rates[group_of(age, f.first_age, len(rates))], 0.0)
+    return np.where(fertile(age, d), rates[group_of(age, f.first_age, len(rates))], 0.0)
 
 
 def married_share_by_group(persons: Persons, women: np.ndarray, d: Any) -> np.ndarray:
-    """Weighted married share of the women in ``women`` (mask) by fertility age group."""
+    """Weighted married share of the women in ``women`` (mask) by fertility age group; only
+    women of the groups' ages count (girls and women past the last group are in no group)."""
     n = len(d.fertility.age_shape)
-    women = np.flatnonzero(women)  # one pass over the mask, then gathers
+    women = np.flatnonzero(women & fertile(persons.age, d))  # one pass over the mask, then gathers
     group = group_of(persons.age[women], d.fertility.first_age, n)
     w = persons.weight[women].astype(float)
     total = np.bincount(group, weights=w, minlength=n)

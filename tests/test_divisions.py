@@ -28,3 +28,15 @@ def test_after_2016_dawa_seat_residents_settle_under_clause_5_not_4():
     p = params(2017)
     assert not town(state, p).passed[0]
     assert "lives_in_urban_district" not in urban_district(state, p).reasons(0)
+
+
+def test_becoming_districts_are_area_codes_of_the_area_columns_dtype():
+    """Dawa in 2016, nobody in 2015 or 2017; the codes come in the compact dtype of the
+    area columns (issue 10's memory contract: code columns stay int8, and comparing them
+    with codes of another dtype would upcast a whole column)."""
+    dawa = load_areas().index("dawa")
+    area = make_state(1).persons.area
+    for year, expected in ((2015, []), (2016, [dawa]), (2017, [])):
+        codes = divisions.becoming_districts(year)
+        assert codes.tolist() == expected
+        assert codes.dtype == area.dtype

@@ -431,3 +431,114 @@ def test_senior_secondary_cost_follows_local_schooling_years_in_the_yearly_step(
     s = migrants(3, permit=True, age=16, school_years_local=[need, need - 1, need + 1])
     users = sv.step(s, p)["service_users", "senior_secondary"].sum()
     assert users == pytest.approx(2 * p.services.senior_secondary.take_up)
+
+
+# ------------------------------------------- `rows`, cached arguments and the cells
+
+def mixed_state(seed: int = 7, n: int = 160) -> State:
+    """A random mix of every kind of person the rules distinguish, in 2021: households of
+    one to six members, locals urban and rural, permit holders and others from outside,
+    settlers and children born to them, persons outside Panjin, every place, ages 0–110,
+    residence, insurance and local schooling years around the clause-十一 thresholds,
+    incomes around the 低保 standards, renters with and without a contract, weights."""
+    rng = np.random.default_rng(seed)
+    household = np.sort(rng.integers(0, n // 3, n))
+    household = np.unique(household, return_inverse=True)[1]  # no empty household
+    local = rng.random(n) < 0.5
+    s = make_state(
+        n, household=household,
+        role=np.where(np.r_[True, household[1:] != household[:-1]], HEAD,
+                      rng.choice([SPOUSE, CHILD, PARENT], n)),
+        age=rng.integers(0, 111, n), weight=rng.choice([0.5, 1.0, 2.0, 3.0], n),
+        area=rng.choice([0, 1, 2, 3, 4, OUTSIDE], n, p=[.3, .2, .2, .1, .1, .1]),
+        place=rng.choice([URBAN_DISTRICT, 1, 2, VILLAGE], n),
+        hukou_area=np.where(local, rng.integers(0, 5, n), OUTSIDE),
+        hukou_urban=local & (rng.random(n) < 0.5),
+        origin=np.where(local, PANJIN, LIAONING),
+        permit=~local & (rng.random(n) < 0.6),
+        settled_year=np.where(local & (rng.random(n) < 0.3), rng.integers(2016, 2022, n),
+                              NONE),
+        residence_years=rng.integers(0, 5, n), insured=rng.random(n) < 0.5,
+        insurance_years=rng.integers(0, 5, n), school_years_local=rng.integers(0, 6, n),
+        employee_pension=rng.random(n) < 0.2, employment=rng.choice([0, EMPLOYED], n),
+        labour_contract=rng.random(n) < 0.5)
+    s.households.income[:] = rng.choice([0.0, 4000.0, 9000.0, 60000.0], len(s.households))
+    s.households.tenure[:] = rng.choice([0, RENT], len(s.households))
+    return s
+
+
+def whole_households(state: State, households: list[int]) -> np.ndarray:
+    """The rows of every member of ``households``, in an order other than the table's."""
+    return np.flatnonzero(np.isin(state.persons.household, households))[::-1]
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_rows_give_the_full_computation_restricted_to_those_rows(seed):
+    """``rows`` is a speed-up (the intention's hukou gain of a few households): every
+    function taking it returns what it returns for everyone, at those rows, under the actual
+    and the counterfactual status alike."""
+    s, p = mixed_state(seed), params()
+    rows = whole_households(s, [1, 4, 5, 9, 20, 33])
+    assert 10 < rows.size < len(s.persons) // 2
+    np.testing.assert_array_equal(sv.status_of(s, rows), sv.status_of(s)[rows])
+    years = s.persons.residence_years
+    np.testing.assert_array_equal(sv.household_max(s, years[rows], rows),
+                                  sv.household_max(s, years)[rows])
+    np.testing.assert_array_equal(sv.permit_conditions_met(s, p, rows),
+                                  sv.permit_conditions_met(s, p)[rows])
+    for status in (sv.status_of(s), sv.counterfactual_status(s)):
+        np.testing.assert_array_equal(sv.rural_standard(s, status, rows),
+                                      sv.rural_standard(s, status)[rows])
+        for service in sv.SERVICES:
+            everyone = sv.entitled(s, p, service, status)
+            np.testing.assert_array_equal(
+                sv.entitled(s, p, service, status, rows=rows), everyone[rows], service)
+            use, unit = sv.use_and_unit_cost(s, p, service, status)
+            use_rows, unit_rows = sv.use_and_unit_cost(s, p, service, status, rows=rows)
+            np.testing.assert_array_equal(use_rows, use[rows], service)
+            np.testing.assert_array_equal(unit_rows, unit[rows], service)
+
+
+def test_cached_conditions_and_base_are_the_ones_used():
+    """``conditions`` and ``base`` are taken as given, not recomputed: the counterfactual
+    or a caller's own evaluation may pass other values than today's. Permit holders with no
+    years at all are entitled to housing security once the conditions say met; a base with
+    another unit cost and take-up gives those."""
+    s = migrants(3, permit=True, residence_years=0, insurance_years=0, household=[0, 0, 1])
+    s.households.tenure[:] = RENT
+    p, status = params(), sv.status_of(s)
+    assert not sv.entitled(s, p, "housing_security", status).any()
+    met = np.array([True, True, False])
+    assert sv.entitled(s, p, "housing_security", status, met).tolist() == [True, True, False]
+    assert sv.entitled(s, p, "housing_security", status, met,
+                       rows=np.array([2, 1])).tolist() == [False, True]
+    possible = np.ones(3, bool)
+    base = (possible, 0.5, 0.25, np.full(3, 100.0), np.full(3, 40.0))
+    use, unit = sv.use_and_unit_cost(s, p, "public_culture", status, base=base)
+    assert use.tolist() == [0.5] * 3 and unit.tolist() == [100.0] * 3
+    use, unit = sv.use_and_unit_cost(s, p, "housing_security", status, met, base,
+                                     rows=np.array([1, 2]))
+    assert use.tolist() == [0.5, 0.0] and unit.tolist() == [100.0, 100.0]
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_yearly_step_by_cells_equals_the_sum_over_persons(seed):
+    """The yearly step groups persons into cells (`_Cells`); its users, cost and
+    incremental cost per area are the weighted sums over persons of `use_and_unit_cost`
+    under the actual and the counterfactual status, service by service."""
+    s, p = mixed_state(seed), params(**{"services.urban_infrastructure.enabled": True})
+    flows = sv.step(s, p)
+    t = s.persons
+    n = len(flows["public_service_cost", "public_culture"])
+    index = np.where(t.area == OUTSIDE, n, t.area)
+    now, before = sv.status_of(s), sv.counterfactual_status(s)
+    assert (now != before).sum() > 10
+    for service in sv.SERVICES:
+        use, unit = sv.use_and_unit_cost(s, p, service, now)
+        use0, unit0 = sv.use_and_unit_cost(s, p, service, before)
+        by_area = [np.bincount(index, weights=t.weight * x, minlength=n + 1)[:n]
+                   for x in (use, use * unit, use * unit - use0 * unit0)]
+        for name, expected in zip(("service_users", "public_service_cost",
+                                   "incremental_cost"), by_area, strict=True):
+            np.testing.assert_allclose(flows[name, service], expected, rtol=1e-9,
+                                       atol=1e-6, err_msg=f"{name} {service}")

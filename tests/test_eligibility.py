@@ -172,6 +172,8 @@ INVESTMENT_CASES = [
     ("minimum set, investment meets it", {"investment": 1e6},
      {"policy.investment.min_investment": 1e6}, []),
     ("no minimum, nothing invested", {"investment": 0.0}, {}, []),
+    ("a minimum of one yuan, nothing invested", {"investment": 0.0},
+     {"policy.investment.min_investment": 1.0}, ["min_investment"]),
 ]
 
 
@@ -248,6 +250,26 @@ def test_family_of_a_household_without_an_applicant_is_nobody():
     assert el.family(state, np.array([True, False, False])).tolist() == [False, False, False]
 
 
+def test_family_is_a_mask():
+    """Callers index persons with it: bool, one value per person."""
+    state = family_state()
+    mask = np.zeros(len(state.persons), bool)
+    mask[0] = True
+    assert el.family(state, mask).dtype == bool
+
+
+def test_evaluate_runs_every_channel_rule_on_every_person():
+    """`evaluate` (settlement's entry) gives, per channel code, that channel's rule."""
+    state = make_state(3, place=[DESIGNATED_TOWN, URBAN_DISTRICT, VILLAGE],
+                       **{k: v for k, v in {**UD, **INVESTOR}.items() if k != "place"})
+    p = params()
+    got = el.evaluate(state, p)
+    assert sorted(got) == sorted(el.RULES)
+    for code, rule in el.RULES.items():
+        assert got[code].passed.tolist() == rule(state, p).passed.tolist()
+    assert got[el.TOWN].passed.tolist() != got[el.URBAN_DISTRICT_CHANNEL].passed.tolist()
+
+
 def test_only_talent_settles_alone():
     assert el.BRINGS_FAMILY == {0: True, 1: True, 2: False, 3: True}
 
@@ -284,6 +306,18 @@ def test_clause_8_refuses_urban_to_rural_within_area_0():
     before = el.HukouSnapshot.of(state.persons)
     state.persons.hukou_urban[0] = False
     assert el.urban_to_rural(before, state.persons).tolist() == [True]
+
+
+def test_clause_8_after_a_snapshot_of_nobody():
+    """A snapshot of an empty population knows nobody: nobody was urban, nobody is refused
+    (the persons added since are new)."""
+    before = el.HukouSnapshot.of(make_state(0).persons)
+    state = make_state(3, hukou_urban=[True, False, True])
+    pos, known = before.positions(state.persons)
+    assert pos.dtype == np.intp and pos.shape == (3,)
+    assert known.dtype == bool and known.tolist() == [False, False, False]
+    assert el.urban_to_rural(before, state.persons).tolist() == [False, False, False]
+    assert not el.refuse_clause_8(before, state.persons).any()
 
 
 def test_clause_8_rural_to_rural_moves_are_fine():

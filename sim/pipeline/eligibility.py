@@ -296,7 +296,8 @@ class HukouSnapshot:
 def urban_to_rural(before: HukouSnapshot, persons: Persons) -> np.ndarray:
     """Persons (rows of ``persons``) whose Panjin urban hukou has become a Panjin rural one."""
     pos, known = before.positions(persons)
-    was_urban = known & before.urban_in_panjin[pos]
+    # a snapshot of nobody has no row to look up: nobody in it was urban
+    was_urban = known & before.urban_in_panjin[pos] if len(before.ids) else known
     return was_urban & ~persons.hukou_urban & (persons.hukou_area >= 0)
 
 

@@ -97,3 +97,27 @@ def test_studying_means_school_age_with_a_year_of_local_schooling():
     """Ages below the end of schooling (18) with at least one year in a Panjin school."""
     s = make_state(5, age=[10, 10, 17, 18, 30], school_years_local=[1, 0, 2, 1, 12])
     assert rp.studying(s, params()).tolist() == [True, False, True, False, False]
+
+
+def test_take_up_probability_is_capped_at_one():
+    """A take-up of 0.6 doubled for a household with a pupil would be 1.2: the chance is 1."""
+    state = make_state(2, household=[0, 1], **MIGRANT)
+    state.persons.age[1] = 10
+    p = params(**{"behaviour.permit.take_up": 0.6,
+                  "behaviour.permit.school_children_factor": 2.0})
+    assert rp.take_up_probability(state, p).tolist() == [0.6, 1.0]
+
+
+def test_issued_and_lapsed_are_counted_by_weight_where_the_holders_live():
+    """Area 2: a holder (weight 3) who moved into an employer dormitory without work lapses
+    inside Panjin; area 1: a newcomer (weight 2) is issued one."""
+    state = make_state(2, household=[0, 1], area=[2, 1], weight=[3.0, 2.0],
+                       **{k: v for k, v in MIGRANT.items() if k != "tenure"},
+                       tenure=[DORMITORY, RENT], employment=NOT_WORKING)
+    state.persons.permit[0] = True
+    state.persons.permit_years[0] = 2
+    flows = rp.step(state, params(**{"behaviour.permit.take_up": 1.0}),
+                    np.random.default_rng(0))
+    assert flows["residence_permits_lapsed", ""].tolist() == [0, 0, 3, 0, 0]
+    assert flows["residence_permits_issued", ""].tolist() == [0, 2, 0, 0, 0]
+    assert state.persons.permit.tolist() == [False, True]

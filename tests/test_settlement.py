@@ -99,6 +99,16 @@ def test_eligible_head_is_preferred_to_an_earlier_member():
     assert settle(state).applicant.tolist() == [False, True, False]
 
 
+def test_applicants_are_a_mask_and_nobody_has_no_registration_place():
+    """`choose_applicants` gives a bool mask (callers combine it with `&`, `|`); a state
+    without persons has no applicant and no registration place."""
+    state = make_state(3, household=[0, 0, 1])
+    applicants = st.choose_applicants(state, np.array([True, True, True]))
+    assert applicants.dtype == bool and applicants.tolist() == [True, False, True]
+    empty = make_state(0)
+    assert st.registration_place(empty, params(), np.zeros(0, np.int8)).tolist() == []
+
+
 def test_channel_prefers_family():
     """A graduate on contract who also runs an enterprise settles by 七 and brings family."""
     state = household([HEAD, SPOUSE], place=VILLAGE)

@@ -154,3 +154,12 @@ def test_rows_of_other_years_do_not_stop_later_rows():
     """A 2016 row listed first does not keep the 2017 row from converting Panshan's village."""
     p = schedule((2016, "shuangtaizi", 1.0), (2017, "panshan", 1.0))
     assert uv.choose_villages(villages_state(), p, np.random.default_rng(0)).tolist() == [10]
+
+
+def test_two_rows_of_one_area_in_one_year_choose_distinct_villages():
+    """Area 0 has four villages: a row of 1/4 then a row of all of them in 2017 choose each
+    village once (the second row chooses among the three the first left), four in all."""
+    p = schedule((2017, "shuangtaizi", 0.25), (2017, "shuangtaizi", 1.0))
+    for seed in range(5):
+        chosen = uv.choose_villages(villages_state(), p, np.random.default_rng(seed))
+        assert sorted(chosen.tolist()) == [0, 1, 2, 3]

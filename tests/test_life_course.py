@@ -206,3 +206,15 @@ def test_vocational_certificate_is_drawn_per_technical_school_leaver():
                "life_course.education.vocational_cert_share": 0.5})
     assert (s.persons.education == TECHNICAL_SCHOOL).all()
     assert 0.4 < s.persons.vocational_cert.mean() < 0.6
+
+
+def test_a_farmer_leaving_the_farm_starts_the_new_job_afresh():
+    """A village farmer with 7 farming years who contributed (flexibly) leaves the farm: the
+    new job's years start at 0 (clause 五 counts years in the job held), contributions end
+    with the old work (no enrolment chance this year) but the cumulative years stay."""
+    s = make_state(1, place=VILLAGE, employment=FARMING, job_years=7, insured=True,
+                   insurance_years=4)
+    year(s, **{WORK + "farming_exit_rate": 1.0})
+    p = s.persons
+    assert p.employment[0] == EMPLOYED
+    assert p.job_years[0] == 0 and not p.insured[0] and p.insurance_years[0] == 4

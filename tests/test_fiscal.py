@@ -72,8 +72,21 @@ def test_allocation_edge_cases():
     one = np.ones((2, 1))
     for pool, factors, weights in [(1.0, -one, [1.0]), (1.0, one, [-1.0]), (-1.0, one, [1.0]),
                                    (math.inf, one, [1.0]), (math.nan, one, [1.0])]:
-        with pytest.raises(ValueError, match=bad):
+        with pytest.raises(ValueError, match=f"^{bad}$"):
             fs.allocate(pool, factors, weights)
+
+
+def test_allocation_one_unit_short_after_rounding_still_adds_up():
+    """1,942,920,786.54 yuan over 533 : 826 : 108: the whole units of the shares add up to
+    one unit more than the pool (float rounding of the shares), so one area gives one unit
+    (2**-22 yuan) back; the amounts still add up to the pool exactly, each within a unit of
+    its share."""
+    pool = 1942920786.54
+    factors = np.array([[533.0], [826.0], [108.0]])
+    out = fs.allocate(pool, factors, [1.0])
+    assert math.fsum(out) == pool
+    np.testing.assert_allclose(out, pool * factors[:, 0] / 1467, rtol=0,
+                               atol=2 * np.spacing(pool))
 
 
 def test_allocation_gives_leftover_units_to_the_largest_remainders():

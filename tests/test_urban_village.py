@@ -163,3 +163,21 @@ def test_two_rows_of_one_area_in_one_year_choose_distinct_villages():
     for seed in range(5):
         chosen = uv.choose_villages(villages_state(), p, np.random.default_rng(seed))
         assert sorted(chosen.tolist()) == [0, 1, 2, 3]
+
+
+def test_village_areas_keep_converted_villages_and_know_none_without_members():
+    """Village 10, the highest id, converted: still listed, no longer rural. A state without
+    registered village members has no village, and a year without a row chooses none (ids
+    stay integers)."""
+    state = villages_state()
+    p = state.persons
+    p.hukou_urban[8] = True
+    p.settled_channel[8] = URBAN_VILLAGE
+    ids, areas, rural = uv.village_areas(state)
+    assert ids.tolist() == [0, 1, 2, 3, 10] and areas.tolist() == [0, 0, 0, 0, 3]
+    assert rural.tolist() == [True, True, True, True, False]
+    ids, areas, rural = uv.village_areas(make_state(2, village=-1))
+    assert ids.tolist() == areas.tolist() == rural.tolist() == []
+    none = uv.choose_villages(villages_state(), schedule((2018, "panshan", 1.0)),
+                              np.random.default_rng(0))
+    assert none.tolist() == [] and none.dtype.kind == "i"

@@ -462,6 +462,7 @@ def mixed_state(seed: int = 7, n: int = 160) -> State:
         insurance_years=rng.integers(0, 5, n), school_years_local=rng.integers(0, 6, n),
         employee_pension=rng.random(n) < 0.2, employment=rng.choice([0, EMPLOYED], n),
         labour_contract=rng.random(n) < 0.5)
+    s.persons.age[:6] = [0, 0, 1, 5, 6, 110]  # every seed: band edges of `BANDS`
     s.households.income[:] = rng.choice([0.0, 4000.0, 9000.0, 60000.0], len(s.households))
     s.households.tenure[:] = rng.choice([0, RENT], len(s.households))
     return s
@@ -521,12 +522,19 @@ def test_cached_conditions_and_base_are_the_ones_used():
     assert use.tolist() == [0.5, 0.0] and unit.tolist() == [100.0, 100.0]
 
 
-@pytest.mark.parametrize("seed", [7, 8, 9])
-def test_yearly_step_by_cells_equals_the_sum_over_persons(seed):
+BANDS = {  # infants apart: a band edge at age 1 (no default service has one)
+    "services.basic_public_health.ages": [0, 1, 6, 120],
+    "services.basic_public_health.unit_cost": [300.0, 80.0, 60.0]}
+
+
+@pytest.mark.parametrize("seed, bands", [(7, False), (8, True), (9, True)])
+def test_yearly_step_by_cells_equals_the_sum_over_persons(seed, bands):
     """The yearly step groups persons into cells (`_Cells`); its users, cost and
     incremental cost per area are the weighted sums over persons of `use_and_unit_cost`
-    under the actual and the counterfactual status, service by service."""
-    s, p = mixed_state(seed), params(**{"services.urban_infrastructure.enabled": True})
+    under the actual and the counterfactual status, service by service (with the default
+    age bands, and with infants in a band of their own)."""
+    s = mixed_state(seed)
+    p = params(**{"services.urban_infrastructure.enabled": True, **(BANDS if bands else {})})
     flows = sv.step(s, p)
     t = s.persons
     n = len(flows["public_service_cost", "public_culture"])

@@ -6,13 +6,16 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from sim.population import HEAD, OUTSIDE, SPOUSE, Persons
+from sim import synthesis
+from sim.population import CHILD, HEAD, OUTSIDE, PARENT, SPOUSE, Persons
 from sim.synthesis import (
     BaseDataError,
     FitReport,
     _distinct_columns,
     _draw_ages,
     _open_end,
+    _spouse_ages,
+    age_targets,
     base_year_parameters,
     choice_by_group,
     load_base,
@@ -258,3 +261,107 @@ def test_distinct_columns_are_numpys_unique_columns(high):
     assert np.array_equal(kinds, want) and np.array_equal(counts, want_counts)
     assert np.array_equal(inverse.ravel(), want_inverse.ravel())
     assert np.array_equal(kinds[:, inverse.ravel()], table)
+
+
+def test_spouse_ages_by_hand():
+    """Gap 2 years, a spread of 0.01 (no noise to speak of), marriage ages 20 (women) and 22
+    (men), oldest age 99. A husband of 40 has a wife of 38, a wife of 30 a husband of 32;
+    a husband of 20 a wife of 20, not 18 (the law's floor); a wife of 21 a husband of 23;
+    a wife of 98 a husband of 99, not 100 (the oldest age); a husband of 60 a wife of 58."""
+    conf = {"spouse_age_gap": 2, "spouse_age_sd": 0.01, "marriage_min_age": [20, 22]}
+    got = _spouse_ages(np.array([40, 30, 20, 21, 98, 60]), np.array([1, 0, 1, 0, 0, 1]),
+                       conf, 99, np.random.default_rng(0))
+    assert got.tolist() == [38, 32, 20, 23, 99, 58]
+
+
+def test_spouse_ages_are_truncated_not_clipped():
+    """Husbands of 20 with a spread of 3: wives are 20 or older, thinning out from 20 on
+    (a truncated normal centred on 18), with no pile-up at 20 beyond the density there."""
+    conf = {"spouse_age_gap": 2, "spouse_age_sd": 3.0, "marriage_min_age": [20, 22]}
+    got = _spouse_ages(np.full(20000, 20), np.ones(20000, int), conf, 99,
+                       np.random.default_rng(0))
+    counts = np.bincount(got)
+    assert got.min() == 20 and (np.diff(counts[20:30]) < 0).all()
+    assert counts[20] / counts[21] < 1.5  # a clip at 20 would hold about half of all
+
+
+def test_age_targets_by_hand(monkeypatch):
+    """Bands 0, 10, 20, 30+ (open); groups 0–20 (40% of residents) and 20–120 (60%);
+    a quarter of residents are migrants. Local shape 1 : 1 : 1 : 1, migrant 0 : 2 : 2 : 0,
+    so the mixed shape is 0.1875, 0.3125, 0.3125, 0.1875 and the bands get 0.4 × 0.1875 /
+    0.5 = 0.15, 0.25, 0.375 and 0.225. From 20 on, men's share follows a life table where
+    every woman survives and men survive to 30, half of them after; 60% of births boys:
+    20–29: 0.6 × 10 / (0.6 × 10 + 0.4 × 10) = 0.6, so 0.225; 30+: 0.6 × 0.5 × 90 /
+    (27 + 0.4 × 90) = 3/7, so 0.225 × 3/7."""
+    base = load_base()
+    base["age"] = {**base["age"], "bands": [0, 10, 20, 30], "local_shape": [1, 1, 1, 1],
+                   "migrant_shape": [0, 2, 2, 0], "target_groups": [[0, 20], [20, 120]],
+                   "target_shares": [0.4, 0.6], "sex_by_survivorship_from": 20,
+                   "old_cohorts_male_share_at_birth": 0.6}
+    cells = np.zeros((1, 1, 5))
+    cells[0, 0, [synthesis.LOCAL_URBAN, synthesis.MIGRANT_LIAONING]] = [2.0, 0.5]
+    cells[0, 0, [synthesis.LOCAL_RURAL_HOME, synthesis.MIGRANT_PROVINCE]] = [1.0, 0.5]
+    monkeypatch.setattr(synthesis, "resident_cells", lambda b: cells)
+    men = np.where(np.arange(121) < 30, 1.0, 0.5)
+    monkeypatch.setattr(synthesis, "survivorship",
+                        lambda sex, d: men if sex == 1 else np.ones(121))
+    rows = age_targets(base, None)
+    assert [(r["lo"], r["hi"], r["sex"]) for r in rows] == [
+        (0, 10, None), (10, 20, None), (20, 30, None), (20, 30, 1), (30, 1000, None),
+        (30, 1000, 1)]
+    np.testing.assert_allclose([r["share"] for r in rows],
+                               [0.15, 0.25, 0.375, 0.225, 0.225, 0.225 * 3 / 7], rtol=1e-12)
+
+
+def test_age_target_groups_must_fall_on_band_edges():
+    base = load_base()
+    base["age"] = {**base["age"], "target_groups": [[0, 17], [17, 120]],
+                   "target_shares": [0.2, 0.8]}
+    with pytest.raises(BaseDataError, match=re.escape(
+            "age.target_groups: group 0–17 must start and end on an edge of age.bands")):
+        age_targets(base, base_year_parameters(base).demography)
+
+
+def test_candidate_households_by_hand(monkeypatch):
+    """Every chance 0 or 1 and every age fixed, so each candidate household is known.
+
+    Two cells of 2 residents each at scale 1 and 2 persons per household: ceil(2 / 2 × 1.5)
+    + 3 = 5 candidates each. Every household is three-generation, its head a man. Local
+    heads are 40: a wife of 38 (gap 2, no spread), two boys (one more child than one, all
+    boys) born when she was 25 and two years later (13 and 11), and both of his parents, a
+    father then a mother, 65 (born when he was 25). Migrant heads are 61, past the
+    three-generation head age of 60: a couple with children instead (wife 59, sons 34 and
+    32), no parents."""
+    base = load_base()
+    hh = {**base["households"], "local_mix": [0, 0, 0, 0, 1], "migrant_mix": [0, 0, 0, 0, 1],
+          "head_male_share": [1.0] * 5, "spouse_age_sd": 1e-3,
+          "children_per_family": [0, 1, 0], "mother_age_at_first_birth": [25, 25],
+          "birth_spacing_years": 2, "two_parents_share": 1.0, "parent_age_gap": [25, 25],
+          "three_generation_max_head_age": 60}
+    base = {**base, "households": hh, "city": {**base["city"], "persons_per_household": 2.0},
+            "age": {**base["age"], "local_shape": [1.0] + [0.0] * 17,
+                    "migrant_shape": [0.0, 1.0] + [0.0] * 16}}
+    def one_age(bands, shape, survivors):  # local heads 40, migrant heads 61
+        w = np.zeros(len(survivors))
+        w[40 if shape[0] else 61] = 1.0
+        return w
+
+    monkeypatch.setattr(synthesis, "single_year_weights", one_age)
+    d = base_year_parameters(load_base()).demography
+    d = type("D", (), {"mortality": d.mortality, "fertility": type(
+        "F", (), {"male_share_at_birth": 1.0})()})()
+    cells = np.zeros((1, 1, 5))
+    cells[0, 0, [synthesis.LOCAL_URBAN, synthesis.MIGRANT_LIAONING]] = 2.0
+    got = synthesis._candidate_households(base, cells, 1.0, d, np.random.default_rng(0))
+    local = [(40, 1, HEAD), (38, 0, SPOUSE), (13, 1, CHILD), (11, 1, CHILD), (65, 1, PARENT),
+             (65, 0, PARENT)]
+    migrant = [(61, 1, HEAD), (59, 0, SPOUSE), (34, 1, CHILD), (32, 1, CHILD)]
+    assert got["household_cell"].tolist() == [0] * 5 + [synthesis.MIGRANT_LIAONING] * 5
+    assert got["household_type"].tolist() == [4] * 5 + [2] * 5
+    assert got["household"].tolist() == [h for h in range(5) for _ in local] + [
+        h for h in range(5, 10) for _ in migrant]
+    assert list(zip(got["age"].tolist(), got["sex"].tolist(), got["role"].tolist(),
+                    strict=True)) == local * 5 + migrant * 5
+    assert got["married"].tolist() == ([True, True] + [False] * 4) * 5 + (
+        [True, True, False, False]) * 5
+    assert got["age"].dtype == np.int16 and got["sex"].dtype == got["role"].dtype == np.int8

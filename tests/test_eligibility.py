@@ -308,6 +308,18 @@ def test_clause_8_refuses_urban_to_rural_within_area_0():
     assert el.urban_to_rural(before, state.persons).tolist() == [True]
 
 
+def test_clause_8_knows_the_last_person_of_the_snapshot_among_newcomers():
+    """The person with the largest id of the snapshot, now among newborns (the snapshot's
+    positions then found by search): their urban → rural move is refused too."""
+    state = make_state(2, hukou_urban=True)
+    before = el.HukouSnapshot.of(state.persons)
+    newborn = make_state(1, hukou_urban=False)
+    newborn.persons.id[:] = 999
+    persons = newborn.persons.extend(state.persons)  # the newborn first: not the same rows
+    persons.hukou_urban[2] = False  # id 101, the snapshot's last
+    assert el.urban_to_rural(before, persons).tolist() == [False, False, True]
+
+
 def test_clause_8_after_a_snapshot_of_nobody():
     """A snapshot of an empty population knows nobody: nobody was urban, nobody is refused
     (the persons added since are new)."""

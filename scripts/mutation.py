@@ -14,6 +14,10 @@ Slow and CPU-heavy, not part of CI. On a shared machine run it niced, one module
     nice -n 10 python scripts/mutation.py fiscal            # one module
     nice -n 10 python scripts/mutation.py                   # every module listed, in turn
     python scripts/mutation.py --list                       # the modules and their tests
+    nice -n 10 python scripts/mutation.py synthesis --only 'sim.synthesis.x_age_targets__*'
+
+``--only`` (repeatable, fnmatch patterns of mutant names, as ``mutmut run`` takes them)
+restricts a run to some functions of a large module; the counts are then of those mutants.
 
 Kill rate = (killed + timeout) / (mutants with tests), as mutmut's own score; mutants no
 selected test reaches count as survivors here.
@@ -22,6 +26,7 @@ selected test reaches count as survivors here.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -68,22 +73,44 @@ def mutmut(folder: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=args[0] != "run")
 
 
-def run_module(module: str, entry: dict, mutmut_settings: dict, children: int) -> dict:
-    """Mutate one module against its tests; returns the counts and the survivors."""
+def statuses(folder: Path, only: list[str]) -> dict[str, int]:
+    """Counts by mutmut status of the mutants matching ``only`` (`mutmut results`)."""
+    counts = {"total": 0, "skipped": 0, "killed": 0, "timeout": 0, "survived": 0,
+              "no_tests": 0}
+    for line in mutmut(folder, "results", "--all", "true").stdout.splitlines():
+        name, _, status = line.strip().partition(": ")
+        if any(fnmatch.fnmatch(name, pattern) for pattern in only):
+            counts["total"] += 1
+            key = status.replace(" ", "_")
+            if key in counts:
+                counts[key] += 1
+    return counts
+
+
+def run_module(module: str, entry: dict, mutmut_settings: dict, children: int,
+               only: list[str] | None = None) -> dict:
+    """Mutate one module against its tests (only the mutants matching ``only``, if given);
+    returns the counts and the survivors."""
     folder = prepare(module, entry["source"], entry["tests"], mutmut_settings)
-    done = mutmut(folder, "run", "--max-children", str(children))
+    done = mutmut(folder, "run", "--max-children", str(children), *(only or []))
     if done.returncode != 0:
         raise SystemExit(f"mutation.py: mutmut run failed for {module} (exit "
                          f"{done.returncode}); see the output above")
-    mutmut(folder, "export-cicd-stats")
-    stats = json.loads((folder / "mutants" / "mutmut-cicd-stats.json").read_text())
+    if only:
+        stats = statuses(folder, only)
+    else:
+        mutmut(folder, "export-cicd-stats")
+        stats = json.loads((folder / "mutants" / "mutmut-cicd-stats.json").read_text())
     listing = mutmut(folder, "results").stdout
     survivors = [line.strip().split(":")[0] for line in listing.splitlines()
-                 if line.strip().endswith((": survived", ": no tests"))]
+                 if line.strip().endswith((": survived", ": no tests"))
+                 and (not only or any(fnmatch.fnmatch(line.strip().split(":")[0], pattern)
+                                      for pattern in only))]
     tested = stats["total"] - stats["skipped"]
     caught = stats["killed"] + stats["timeout"]
     rate = caught / tested if tested else 0.0
     summary = {"module": module, "source": entry["source"], "tests": entry["tests"],
+               "only": only or [],
                "mutants": tested, "killed": stats["killed"], "timeout": stats["timeout"],
                "survived": stats["survived"], "no_tests": stats["no_tests"],
                "kill_rate": round(rate, 4), "survivors": survivors}
@@ -98,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=1,
                         help="parallel mutant runs (default 1: the machine is shared)")
     parser.add_argument("--list", action="store_true", help="list the modules and tests")
+    parser.add_argument("--only", action="append", metavar="PATTERN",
+                        help="only the mutants whose names match (fnmatch, repeatable), "
+                             "e.g. 'sim.synthesis.x_age_targets__*'")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in modules]
     if unknown:
@@ -109,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {entry['source']} <- {' '.join(entry['tests'])}")
         return 0
     for name in args.modules or list(modules):
-        s = run_module(name, modules[name], mutmut_settings, args.max_children)
+        s = run_module(name, modules[name], mutmut_settings, args.max_children, args.only)
         print(f"{name}: {s['killed'] + s['timeout']} of {s['mutants']} mutants killed "
               f"({100 * s['kill_rate']:.1f}%), {s['survived']} survived, "
               f"{s['no_tests']} reached by no test")

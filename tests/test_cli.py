@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import tomllib
 
 import pandas as pd
 import pytest
@@ -131,6 +132,15 @@ def test_calibrate_keeps_the_files_it_replaces(tmp_path, monkeypatch, capsys):
     assert len(sample) == 4 and sample.weight.sum() == pytest.approx(1.0)
     for f in sim.calibration.load_config()["free"]:
         assert sample[f["parameter"]].between(f["min"], f["max"]).all()
+    # the point a run uses is the member of smallest distance, not a blend of members
+    ranked = pd.read_csv(out / "point.csv")
+    assert len(ranked) == 4 and ranked.distance.is_monotonic_increasing
+    values = tomllib.loads(written)
+    best = sample.iloc[int(ranked.member[0])]
+    assert values["migration"]["arrival_rate"] == pytest.approx(
+        best["migration.arrival_rate"], rel=1e-5)
+    assert values["behaviour"]["settlement"]["action_rate"] == pytest.approx(
+        best["behaviour.settlement.action_rate"], rel=1e-5)
 
 
 def test_conflicting_run_options_name_the_option(scenario, capsys):

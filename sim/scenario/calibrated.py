@@ -9,7 +9,7 @@
 - ``backtest``: fitted to the figures up to 2020 only, so that the figures of 2021–2023
   test its forecast out of sample.
 
-Each set keeps its posterior sample and its calibrated overlay (the posterior medians in
+Each set keeps its posterior sample and its calibrated overlay (the best-fitting posterior member in
 scenario format). The overlay of the set named by the run setting ``run.calibration`` sits
 on top of the package defaults; a scenario's own values sit on top of it. A validation
 table counts an observation as a calibration target when its year is at most the set's
@@ -45,7 +45,7 @@ class CalibrationSet:
 
     name: str
     through: int
-    calibrated: Path  # the overlay: posterior medians and the survey intercept
+    calibrated: Path  # the overlay: the point estimate and the survey intercept
     posterior: Path  # the weighted posterior sample
     doc: str
 

@@ -23,6 +23,7 @@ Example
 from __future__ import annotations
 
 import ctypes
+import functools
 import platform
 from dataclasses import dataclass
 from enum import IntEnum
@@ -191,6 +192,7 @@ _MMAP_THRESHOLD_BYTES = 32 * 2**20  # glibc's largest; a full-city column is 1.5
 _TRIM_THRESHOLD_BYTES = 512 * 2**20
 
 
+@functools.cache  # once per process: the setting lasts, and forked workers inherit it
 def reuse_freed_memory() -> bool:
     """Let freed numpy arrays' memory be reused instead of returned to the system (glibc).
 
@@ -424,54 +426,78 @@ class HouseholdGroups:
         self.persons = persons
         self.n = n_households
 
-    def _select(self, values: np.ndarray, role: int | None) -> tuple[np.ndarray, np.ndarray]:
-        index = self.persons.household
+    def _select(self, values: np.ndarray, role: int | None, rows: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        index = self.persons.household if rows is None else self.persons.household[rows]
         if role is None:
             return index, values
-        of_role = self.persons.role == role
+        of_role = (self.persons.role if rows is None else self.persons.role[rows]) == role
         return index[of_role], values[of_role]
 
-    def sum(self, values: np.ndarray, role: int | None = None) -> np.ndarray:
-        """Sum over members (float)."""
-        index, values = self._select(np.asarray(values, np.float64), role)
+    def members(self, rows: np.ndarray) -> np.ndarray:
+        """The rows of every member of the households of the persons ``rows`` (row order):
+        the ``rows`` to pass to a reduction over those households only.
+
+        >>> persons = Persons.empty(4)
+        >>> persons.household[:] = [0, 1, 0, 2]
+        >>> HouseholdGroups(persons, 3).members(np.array([2])).tolist()
+        [0, 2]
+        """
+        wanted = np.zeros(self.n, bool)
+        wanted[self.persons.household[rows]] = True
+        return np.flatnonzero(wanted[self.persons.household])
+
+    def sum(self, values: np.ndarray, role: int | None = None,
+            rows: np.ndarray | None = None) -> np.ndarray:
+        """Sum over members (float). With ``rows``, ``values`` has one value per row of
+        ``rows`` and only those persons are summed (every reduction takes ``rows`` so)."""
+        index, values = self._select(np.asarray(values, np.float64), role, rows)
         return np.bincount(index, weights=values, minlength=self.n)
 
-    def count(self, condition: np.ndarray | None = None, role: int | None = None) -> np.ndarray:
+    def count(self, condition: np.ndarray | None = None, role: int | None = None,
+              rows: np.ndarray | None = None) -> np.ndarray:
         """Members (meeting ``condition``) per household (int)."""
         if condition is None and role is None:  # household sizes: no mask to apply
-            return np.bincount(self.persons.household, minlength=self.n)
-        cond = np.ones(len(self.persons), bool) if condition is None else condition
-        index, cond = self._select(cond, role)
+            index = self.persons.household if rows is None else self.persons.household[rows]
+            return np.bincount(index, minlength=self.n)
+        size = len(self.persons) if rows is None else len(rows)
+        cond = np.ones(size, bool) if condition is None else condition
+        index, cond = self._select(cond, role, rows)
         return np.bincount(index[cond], minlength=self.n)
 
-    def any(self, condition: np.ndarray, role: int | None = None) -> np.ndarray:
+    def any(self, condition: np.ndarray, role: int | None = None,
+            rows: np.ndarray | None = None) -> np.ndarray:
         """Whether any member meets ``condition``."""
-        index, condition = self._select(condition, role)
+        index, condition = self._select(condition, role, rows)
         out = np.zeros(self.n, bool)
         out[index[np.flatnonzero(condition)]] = True  # faster than counting, or a mask
         return out
 
-    def mean(self, values: np.ndarray, role: int | None = None) -> np.ndarray:
+    def mean(self, values: np.ndarray, role: int | None = None,
+             rows: np.ndarray | None = None) -> np.ndarray:
         """Mean over members; 0 for a household without (such) members."""
-        return self.sum(values, role) / np.maximum(self.count(role=role), 1)
+        return self.sum(values, role, rows) / np.maximum(self.count(role=role, rows=rows), 1)
 
-    def max(self, values: np.ndarray, role: int | None = None, empty: float = -np.inf
-            ) -> np.ndarray:
+    def max(self, values: np.ndarray, role: int | None = None, empty: float = -np.inf,
+            rows: np.ndarray | None = None) -> np.ndarray:
         """Largest member value; ``empty`` for a household without (such) members."""
-        index, values = self._select(values, role)
+        index, values = self._select(values, role, rows)
         out = np.full(self.n, empty, np.result_type(values, np.asarray(empty)))
         # values in the output's dtype: ufunc.at is 20x slower when it must cast each one
         np.maximum.at(out, index, values.astype(out.dtype, copy=False))
         return out
 
-    def min(self, values: np.ndarray, role: int | None = None, empty: float = np.inf
-            ) -> np.ndarray:
+    def min(self, values: np.ndarray, role: int | None = None, empty: float = np.inf,
+            rows: np.ndarray | None = None) -> np.ndarray:
         """Smallest member value; ``empty`` for a household without (such) members."""
-        return -self.max(-np.asarray(values), role, -empty)
+        return -self.max(-np.asarray(values), role, -empty, rows)
 
-    def project(self, household_values: np.ndarray) -> np.ndarray:
-        """A value per household broadcast onto its members (one value per person)."""
-        return np.asarray(household_values)[self.persons.household]
+    def project(self, household_values: np.ndarray, rows: np.ndarray | None = None
+                ) -> np.ndarray:
+        """A value per household broadcast onto its members (one value per person; per
+        person of ``rows`` only, if given)."""
+        index = self.persons.household if rows is None else self.persons.household[rows]
+        return np.asarray(household_values)[index]
 
     def first(self, rows: np.ndarray) -> np.ndarray:
         """Of the person rows ``rows`` (in priority order), the first of each household."""
@@ -508,9 +534,8 @@ class State:
     def income_per_person(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Household disposable income per member, per person (yuan/year); of the persons
         ``rows`` only, if given."""
-        size = self.by_household.count()
-        household = self.persons.household if rows is None else self.persons.household[rows]
-        return (self.households.income / np.maximum(size, 1))[household]
+        groups = self.by_household
+        return groups.project(self.households.income / np.maximum(groups.count(), 1), rows)
 
 
 def copy_land_rights(target: Households, source: Households, rows: np.ndarray) -> None:

@@ -137,6 +137,9 @@ def test_spouse_index_by_household_tables_equals_a_loop_over_households():
             plain[heads[-1]], plain[spouses[0]] = spouses[0], heads[-1]
     assert (plain >= 0).sum() > 500
     assert np.array_equal(demography.spouse_index(persons), plain)
+    some = rng.choice(len(persons), 300, replace=False)  # the few: only their households
+    assert np.array_equal(demography.spouse_index(persons, some), plain[some])
+    assert demography.spouse_index(persons, some[:0]).tolist() == []
 
 
 def test_household_max_and_min_in_another_dtype_than_the_values():
@@ -220,6 +223,35 @@ def test_household_any_equals_a_count_above_zero():
         for role in (None, HEAD, CHILD):
             assert np.array_equal(groups.any(condition, role),
                                   groups.count(condition, role) > 0)
+
+
+def test_household_reductions_over_the_members_of_some_rows_equal_those_over_everyone():
+    """A reduction over ``members(rows)`` (whole households) gives those households the
+    values of the reduction over every person; ``project`` onto ``rows`` is its rows."""
+    rng = np.random.default_rng(13)
+    persons = Persons.empty(400)
+    persons.household[:] = rng.integers(0, 150, 400)
+    persons.role[:] = rng.integers(0, 5, 400)
+    groups = HouseholdGroups(persons, 160)
+    rows = rng.choice(400, 60, replace=False)
+    members = groups.members(rows)
+    assert np.array_equal(members, np.flatnonzero(np.isin(persons.household,
+                                                          persons.household[rows])))
+    values = rng.integers(0, 9, 400)
+    condition = rng.random(400) < 0.4
+    for role in (None, HEAD):
+        pairs = [(groups.sum(values, role), groups.sum(values[members], role, members)),
+                 (groups.mean(values, role), groups.mean(values[members], role, members)),
+                 (groups.count(condition, role),
+                  groups.count(condition[members], role, members)),
+                 (groups.any(condition, role), groups.any(condition[members], role, members)),
+                 (groups.max(values, role, empty=0),
+                  groups.max(values[members], role, empty=0, rows=members))]
+        for whole, part in pairs:
+            assert np.array_equal(groups.project(part, rows), groups.project(whole)[rows])
+            assert np.array_equal(groups.project(part, rows), groups.project(whole, rows))
+    assert np.array_equal(groups.count(rows=members)[persons.household[rows]],
+                          groups.count()[persons.household[rows]])
 
 
 def test_members_of_chosen_households_equal_those_found_by_sorting_everyone():

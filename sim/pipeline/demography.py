@@ -42,6 +42,7 @@ from sim.population import (
     OWN,
     RENT,
     SPOUSE,
+    HouseholdGroups,
     Households,
     Persons,
     State,
@@ -201,8 +202,9 @@ def married_share_by_group(persons: Persons, women: np.ndarray, d: Any) -> np.nd
     return np.divide(married, total, out=np.zeros(n), where=total > 0)
 
 
-def spouse_index(persons: Persons) -> np.ndarray:
-    """Row of each head's or spouse's partner in the same household, or -1.
+def spouse_index(persons: Persons, rows: np.ndarray | None = None) -> np.ndarray:
+    """Row of each head's or spouse's partner in the same household, or -1; of the persons
+    ``rows`` only, if given (then only their households are searched).
 
     A household's married head pairs with its married spouse; where a household holds more
     than one of either, its last head (in row order) pairs with its first spouse. Found by
@@ -210,22 +212,29 @@ def spouse_index(persons: Persons) -> np.ndarray:
     """
     n = len(persons)
     partner = np.full(n, -1)
-    heads = np.flatnonzero(persons.married & (persons.role == HEAD))
-    spouses = np.flatnonzero(persons.married & (persons.role == SPOUSE))
     n_households = int(persons.household.max(initial=-1)) + 1
+    if rows is None:
+        married, role = persons.married, persons.role
+    else:
+        members = HouseholdGroups(persons, n_households).members(rows)
+        married, role = persons.married[members], persons.role[members]
+    heads = np.flatnonzero(married & (role == HEAD))
+    spouses = np.flatnonzero(married & (role == SPOUSE))
+    if rows is not None:
+        heads, spouses = members[heads], members[spouses]
     last_head = np.full(n_households, -1)
     np.maximum.at(last_head, persons.household[heads], heads)
     first_spouse = np.full(n_households, n)
     np.minimum.at(first_spouse, persons.household[spouses], spouses)
     pair = (last_head >= 0) & (first_spouse < n)
     partner[last_head[pair]], partner[first_spouse[pair]] = first_spouse[pair], last_head[pair]
-    return partner
+    return partner if rows is None else partner[rows]
 
 
 def newborns(state: State, mothers: np.ndarray, d: Any, rng: np.random.Generator) -> Persons:
     """The children born this year to the women in ``mothers`` (row indices)."""
     persons = state.persons
-    partner = spouse_index(persons)[mothers]
+    partner = spouse_index(persons, mothers)
     father = np.where(partner >= 0, partner, mothers)
     from_mother = persons.hukou_area[mothers] >= 0
     parent = np.where(from_mother | (persons.hukou_area[father] < 0), mothers, father)
@@ -412,7 +421,8 @@ def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     widowed_households = state.by_household.any(dies & persons.married)
     survivors = persons.take(~dies)
     widowed = widowed_households[survivors.household] & survivors.married
-    survivors.married[widowed & (spouse_index(survivors) < 0)] = False
+    widowed = np.flatnonzero(widowed)
+    survivors.married[widowed[spouse_index(survivors, widowed) < 0]] = False
     state.persons = survivors.extend(children)
     promote_heads(state)
 

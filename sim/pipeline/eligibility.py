@@ -121,15 +121,21 @@ def landlord_consents(state: State, p: YearParameters, rows: np.ndarray | None =
     landlords do)."""
     hh = state.persons.household if rows is None else state.persons.household[rows]
     h = state.households
-    return (h.tenure[hh] == RENT) & (h.landlord_draw[hh] < p.policy.landlord_consent_share)
+    return _consents(h.tenure[hh], h.landlord_draw[hh], p)
+
+
+def _consents(tenure: np.ndarray, landlord_draw: np.ndarray, p: YearParameters) -> np.ndarray:
+    return (tenure == RENT) & (landlord_draw < p.policy.landlord_consent_share)
 
 
 def registration_possible(state: State, p: YearParameters) -> np.ndarray:
     """Clause 九: a renter whose landlord refuses can register only in a community collective
-    household (社区集体户), which exists when ``policy.community_collective_household``."""
-    tenure = state.household_of("tenure")
-    return ((tenure != RENT) | landlord_consents(state, p)
-            | bool(p.policy.community_collective_household))
+    household (社区集体户), which exists when ``policy.community_collective_household``.
+    Decided per household, then given to its members (one gather instead of three)."""
+    h = state.households
+    possible = ((h.tenure != RENT) | _consents(h.tenure, h.landlord_draw, p)
+                | bool(p.policy.community_collective_household))
+    return possible[state.persons.household]
 
 
 def _stable_residence(state: State, tenures: tuple[str, ...]) -> np.ndarray:

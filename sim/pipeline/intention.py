@@ -79,12 +79,8 @@ def hukou_gain(state: State, p: YearParameters, rows: np.ndarray | None = None) 
     candidate applicants only).
     """
     persons = state.persons
-    household = persons.household
-    members = None
-    if rows is not None:
-        wanted = np.zeros(len(state.households), bool)
-        wanted[household[rows]] = True
-        members = np.flatnonzero(wanted[household])
+    groups = state.by_household
+    members = None if rows is None else groups.members(rows)
     # the share depends on a member's status, permit conditions, local schooling and living
     # in Panjin only: computed for each of these 32 kinds, then looked up per member
     kind = np.indices((len(services.STATUSES), 2, 2, 2)).reshape(4, -1)
@@ -103,13 +99,8 @@ def hukou_gain(state: State, p: YearParameters, rows: np.ndarray | None = None) 
         (services.status_of(state, members), services.permit_conditions_met(state, p, members),
          persons.school_years_local[rows_of] >= rp.exam_schooling_years,
          persons.area[rows_of] != OUTSIDE), (len(services.STATUSES), 2, 2, 2))
-    # the households' mean over their members (every member of the households of ``rows``
-    # is in ``members``): the sums `HouseholdGroups.mean` makes, over these persons only
-    of_household = household[rows_of]
-    total = np.bincount(of_household, weights=of_kind[key], minlength=len(state.households))
-    size = np.bincount(of_household, minlength=len(state.households))
-    mean = total / np.maximum(size, 1)
-    return mean[household if rows is None else household[rows]]
+    # every member of the households of ``rows`` is in ``members``: their means are whole
+    return groups.project(groups.mean(of_kind[key], rows=members), rows)
 
 
 def peer_share(state: State, rows: np.ndarray | None = None) -> np.ndarray:

@@ -109,10 +109,8 @@ def household_max(state: State, values: np.ndarray, rows: np.ndarray | None = No
     """The largest of ``values`` in each person's household, per person. ``values`` has one
     value per person, or per person of ``rows`` if given; ``rows`` must then hold every
     member of their households (as `intention.hukou_gain`'s members do)."""
-    household = _of(state.persons.household, rows)
-    largest = np.zeros(len(state.households), np.int64)
-    np.maximum.at(largest, household, values.astype(np.int64))
-    return largest[household]
+    groups = state.by_household
+    return groups.project(groups.max(values, empty=0, rows=rows), rows)
 
 
 def permit_conditions_met(state: State, p: YearParameters, rows: np.ndarray | None = None

@@ -192,8 +192,9 @@ def rural_to_urban(state: State, m: Any, rng: np.random.Generator, flows: Flows,
 def departures(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas: int,
                moved: np.ndarray) -> np.ndarray:
     """Migrant households leave Panjin (less often once settled in); young Panjin hukou
-    holders leave to study or work elsewhere, keeping their hukou. Removes the migrants;
-    returns who of the remaining persons left this year."""
+    holders leave to study or work elsewhere, keeping their hukou. The migrants move outside
+    Panjin without a Panjin hukou, out of the model (`gone`): the step removes them with the
+    hukou moved out, in one copy of the table. Returns who left this year (bool per person)."""
     persons = state.persons
     draw_migrant, draw_local = rng.random((2, len(persons)))
     rate = np.where(persons.residence_years > m.settled_migrant_years,
@@ -213,10 +214,26 @@ def departures(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_a
                     rng.random(local_leavers.size))
     _move(state, local_leavers, np.full(local_leavers.size, OUTSIDE, np.int8),
           np.full(local_leavers.size, NONE, np.int8))
-    just_left = np.zeros(len(persons), bool)
+    persons.area[leaves], persons.place[leaves] = OUTSIDE, NONE
+    just_left = leaves.copy()
     just_left[local_leavers] = True
-    state.persons = persons.take(~leaves)
-    return just_left[~leaves]
+    return just_left
+
+
+def gone(persons: Persons) -> np.ndarray:
+    """Who has left the model: living outside Panjin without a Panjin hukou (departed
+    migrants, until the step removes them). Nobody else is so: the model holds Panjin's
+    residents and its hukou holders (a registry extract may not hold such a person)."""
+    return (persons.area == OUTSIDE) & (persons.hukou_area == OUTSIDE)
+
+
+def _draws(rng: np.random.Generator, persons: Persons) -> np.ndarray:
+    """A uniform draw per person still in the model (1 for the `gone`): the same numbers, in
+    the same order, as one draw per row once the gone are removed."""
+    staying = ~gone(persons)
+    u = np.ones(len(persons))
+    u[staying] = rng.random(int(staying.sum()))
+    return u
 
 
 def returns(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas: int,
@@ -226,7 +243,7 @@ def returns(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_area
     none). Returns who came back."""
     persons = state.persons
     returning = np.flatnonzero((persons.area == OUTSIDE) & (persons.hukou_area >= 0)
-                               & (rng.random(len(persons)) < m.return_rate) & ~just_left)
+                               & (_draws(rng, persons) < m.return_rate) & ~just_left)
     ret_area = persons.hukou_area[returning]
     ret_place = np.where(persons.hukou_urban[returning], URBAN_DISTRICT, VILLAGE).astype(np.int8)
     city, _ = urban_destinations(state)
@@ -242,13 +259,14 @@ def returns(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_area
 def hukou_moves_out(state: State, m: Any, rng: np.random.Generator, flows: Flows,
                     n_areas: int, staying_out: np.ndarray) -> None:
     """Panjin hukou holders living elsewhere register where they live (students, workers
-    settling in other cities): they leave the registered population and the model."""
+    settling in other cities): they leave the registered population and the model, removed
+    with the departed migrants (`gone`) in one copy of the table."""
     persons = state.persons
     moves_out = (persons.area == OUTSIDE) & (persons.hukou_area >= 0) & staying_out & \
-        (rng.random(len(persons)) < m.hukou_out_rate)
+        (_draws(rng, persons) < m.hukou_out_rate)
     flows[("hukou_moves_out", "")] = per_area(moves_out, persons.hukou_area, n_areas,
                                               persons.weight.astype(float))
-    state.persons = persons.take(~moves_out)
+    state.persons = persons.take(~(moves_out | gone(persons)))
 
 
 def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:

@@ -270,9 +270,12 @@ def partnering_rate(persons: Persons, d: Any) -> np.ndarray:
     table = np.empty((2, every.size))
     for s, rates in ((FEMALE, pr.rate_female), (MALE, pr.rate_male)):
         table[s] = np.asarray(rates)[group_of(every, pr.group_first_age, len(rates))]
-    rate = table[persons.sex.astype(np.intp), np.maximum(persons.age, 0)]
-    single = ~persons.married & (persons.area >= 0) & (persons.age >= d.households.min_age)
-    return np.where(single, rate, 0.0)
+    single = np.flatnonzero(~persons.married & (persons.area >= 0)
+                            & (persons.age >= d.households.min_age))
+    rate = np.zeros(len(persons))  # looked up for the single only, in the flat table
+    rate[single] = table.ravel()[persons.sex[single].astype(np.intp) * every.size
+                                 + np.maximum(persons.age[single], 0)]
+    return rate
 
 
 def pair_by_age(men_age: np.ndarray, women_age: np.ndarray, d: Any

@@ -650,18 +650,20 @@ def test_a_married_womans_birth_rate_divides_by_the_weighted_married_share(monke
 
 def test_married_share_by_group_is_weighted_and_counts_the_fertile_ages_only():
     """Groups 15–19, 20–24, …, 45–49. Women in the mask: 17 married (weight 2) and 18 single
-    (1): 2/3; 26 and 27 married: 1; 47 single (weight 3) and 49 married (1): 1/4; nobody in
-    20–24 or 30–44: 0. A girl of 10, a married woman of 60, a married man of 26 and a married
-    woman of 26 outside the mask count nowhere."""
+    (1): 2/3; 26 and 27 married: 1; 32 married, alone in her group with weight 1 (a whole
+    city's weight): 1; 47 single (weight 3) and 49 married (1): 1/4; nobody in 20–24 or
+    35–44: 0. A girl of 10, a married woman of 60, a married man of 26 and a married woman of
+    26 outside the mask count nowhere."""
     state = _state([dict(sex=0, age=17, married=True, weight=2), dict(sex=0, age=18),
                     dict(sex=0, age=26, married=True), dict(sex=0, age=27, married=True),
+                    dict(sex=0, age=32, married=True),
                     dict(sex=0, age=47, weight=3), dict(sex=0, age=49, married=True),
                     dict(sex=0, age=10), dict(sex=0, age=60, married=True),
                     dict(sex=1, age=26, married=True), dict(sex=0, age=26, married=True)], 1)
     persons = state.persons
-    mask = (persons.sex == 0) & (np.arange(len(persons)) != 9)
+    mask = (persons.sex == 0) & (np.arange(len(persons)) != 10)
     share = demography.married_share_by_group(persons, mask, D)
-    np.testing.assert_allclose(share, [2 / 3, 0, 1, 0, 0, 0, 1 / 4])
+    np.testing.assert_allclose(share, [2 / 3, 0, 1, 1, 0, 0, 1 / 4])
     share = demography.married_share_by_group(persons, mask & (persons.age < 30), D)
     np.testing.assert_allclose(share, [2 / 3, 0, 1, 0, 0, 0, 0])
 

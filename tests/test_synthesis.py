@@ -329,9 +329,9 @@ def test_candidate_households_by_hand(monkeypatch):
     + 3 = 5 candidates each. Every household is three-generation, its head a man. Local
     heads are 40: a wife of 38 (gap 2, no spread), two boys (one more child than one, all
     boys) born when she was 25 and two years later (13 and 11), and both of his parents, a
-    father then a mother, 65 (born when he was 25). Migrant heads are 61, past the
-    three-generation head age of 60: a couple with children instead (wife 59, sons 34 and
-    32), no parents."""
+    father then a mother, 65 (born when he was 25). Migrant heads are 60, the
+    three-generation head age: a couple with children instead (wife 58, sons 33 and 31), no
+    parents."""
     base = load_base()
     hh = {**base["households"], "local_mix": [0, 0, 0, 0, 1], "migrant_mix": [0, 0, 0, 0, 1],
           "head_male_share": [1.0] * 5, "spouse_age_sd": 1e-3,
@@ -341,9 +341,9 @@ def test_candidate_households_by_hand(monkeypatch):
     base = {**base, "households": hh, "city": {**base["city"], "persons_per_household": 2.0},
             "age": {**base["age"], "local_shape": [1.0] + [0.0] * 17,
                     "migrant_shape": [0.0, 1.0] + [0.0] * 16}}
-    def one_age(bands, shape, survivors):  # local heads 40, migrant heads 61
+    def one_age(bands, shape, survivors):  # local heads 40, migrant heads 60
         w = np.zeros(len(survivors))
-        w[40 if shape[0] else 61] = 1.0
+        w[40 if shape[0] else 60] = 1.0
         return w
 
     monkeypatch.setattr(synthesis, "single_year_weights", one_age)
@@ -355,7 +355,7 @@ def test_candidate_households_by_hand(monkeypatch):
     got = synthesis._candidate_households(base, cells, 1.0, d, np.random.default_rng(0))
     local = [(40, 1, HEAD), (38, 0, SPOUSE), (13, 1, CHILD), (11, 1, CHILD), (65, 1, PARENT),
              (65, 0, PARENT)]
-    migrant = [(61, 1, HEAD), (59, 0, SPOUSE), (34, 1, CHILD), (32, 1, CHILD)]
+    migrant = [(60, 1, HEAD), (58, 0, SPOUSE), (33, 1, CHILD), (31, 1, CHILD)]
     assert got["household_cell"].tolist() == [0] * 5 + [synthesis.MIGRANT_LIAONING] * 5
     assert got["household_type"].tolist() == [4] * 5 + [2] * 5
     assert got["household"].tolist() == [h for h in range(5) for _ in local] + [
@@ -365,3 +365,41 @@ def test_candidate_households_by_hand(monkeypatch):
     assert got["married"].tolist() == ([True, True] + [False] * 4) * 5 + (
         [True, True, False, False]) * 5
     assert got["age"].dtype == np.int16 and got["sex"].dtype == got["role"].dtype == np.int8
+
+
+def test_candidate_households_of_women_heads_and_lone_parents(monkeypatch):
+    """Three-generation households headed by a woman of 50 (head age weights at 10 and 50;
+    the heads' minimum age of 20 leaves 50): her husband is 52; she is the mother, so her
+    first child, born when she was 50, is a newborn of 0 (kept) and the second (-2) is not
+    born; one parent only (two-parents share 0), her mother (lone-parent mother share 1), 75.
+    Locals and migrants alike. A cell of one resident has ceil(1 / 2 × 1.5) + 3 = 4
+    candidates, one of 40 residents 33."""
+    base = load_base()
+    hh = {**base["households"], "local_mix": [0, 0, 0, 0, 1], "migrant_mix": [0, 0, 0, 0, 1],
+          "head_male_share": [0.0] * 5,
+          "spouse_age_sd": 1e-3, "children_per_family": [0, 1, 0],
+          "mother_age_at_first_birth": [50, 50], "birth_spacing_years": 2,
+          "two_parents_share": 0.0, "lone_parent_mother_share": 1.0,
+          "parent_age_gap": [25, 25], "three_generation_max_head_age": 60,
+          "head_min_age": 20}
+    base = {**base, "households": hh, "city": {**base["city"], "persons_per_household": 2.0}}
+
+    def young_or_fifty(bands, shape, survivors):
+        w = np.zeros(len(survivors))
+        w[[10, 50]] = 1.0
+        return w
+
+    monkeypatch.setattr(synthesis, "single_year_weights", young_or_fifty)
+    d = base_year_parameters(load_base()).demography
+    d = type("D", (), {"mortality": d.mortality, "fertility": type(
+        "F", (), {"male_share_at_birth": 1.0})()})()
+    cells = np.zeros((1, 1, 5))
+    cells[0, 0, [synthesis.LOCAL_URBAN, synthesis.LOCAL_RURAL_HOME,
+                 synthesis.MIGRANT_LIAONING]] = [1.0, 40.0, 40.0]
+    got = synthesis._candidate_households(base, cells, 1.0, d, np.random.default_rng(0))
+    family = [(50, 0, HEAD), (52, 1, SPOUSE), (0, 1, CHILD), (75, 0, PARENT)]
+    assert got["household_cell"].tolist() == [0] * 4 + [1] * 33 + [
+        synthesis.MIGRANT_LIAONING] * 33
+    assert got["household_type"].tolist() == [4] * 70
+    assert list(zip(got["age"].tolist(), got["sex"].tolist(), got["role"].tolist(),
+                    strict=True)) == family * 70

@@ -15,13 +15,12 @@ Two stages:
        d(θ) = sqrt( Σ_k ((model_k(θ) − observed_k) / tolerance_k)² )
 
    and each SMC generation keeps the particles below a shrinking quantile of it.
-3. **Point estimate** — the values a single run uses (the calibrated overlay) are the
-   posterior member that fits best: each member is run again at ten times the ABC scale
+3. **Point estimate** — the values a single run uses (the calibrated overlay) are one
+   posterior member chosen by fit: each member is run again at ten times the ABC scale
    with common seeds (``[point]`` of ``calibration.toml``) and ranked by the distance of
    its mean (`rank_members`). Marginal medians were used before; with correlated
-   parameters (the arrival rate against the hukou-out rate, both moving the registered
-   count) their combination can fall off the posterior's ridge, and the backtest set's
-   medians missed its own 2020 census figure. Among the best-fitting tenth of the members,
+   parameters their combination is no member and can fall off the posterior's ridge (the
+   backtest set's medians missed its own 2020 census figure). Among the best-fitting tenth,
    the one nearest the posterior's medians is kept (`pick_point`), so that parameters the
    figures do not inform sit near the middle of their posterior, not where a near-tie puts
    them.

@@ -132,8 +132,8 @@ def rank_members(base: Scenario, posterior: pd.DataFrame, observations: list[dic
     ``base`` is the scenario with the survey intercept set; the returned frame has the free
     parameters, ``weight``, ``member`` (the row of the posterior sample, from 0),
     ``distance`` and ``missed`` (figures outside their tolerance), best first."""
-    names = [f["parameter"] for f in load_config()["free"]]
-    seeds = load_config()["point"]["seeds"]
+    cfg = load_config()
+    names, seeds = [f["parameter"] for f in cfg["free"]], cfg["point"]["seeds"]
     base = base.with_overrides({"run.scale": scale,
                                 "run.end_year": max(o["year"] for o in observations)})
     tolerance = np.array([o["tolerance"] for o in observations], float)

@@ -426,9 +426,13 @@ class HouseholdGroups:
         self.persons = persons
         self.n = n_households
 
+    def _index(self, rows: np.ndarray | None) -> np.ndarray:
+        """The household of each person (of ``rows`` only, if given)."""
+        return self.persons.household if rows is None else self.persons.household[rows]
+
     def _select(self, values: np.ndarray, role: int | None, rows: np.ndarray | None
                 ) -> tuple[np.ndarray, np.ndarray]:
-        index = self.persons.household if rows is None else self.persons.household[rows]
+        index = self._index(rows)
         if role is None:
             return index, values
         of_role = (self.persons.role if rows is None else self.persons.role[rows]) == role
@@ -458,8 +462,7 @@ class HouseholdGroups:
               rows: np.ndarray | None = None) -> np.ndarray:
         """Members (meeting ``condition``) per household (int)."""
         if condition is None and role is None:  # household sizes: no mask to apply
-            index = self.persons.household if rows is None else self.persons.household[rows]
-            return np.bincount(index, minlength=self.n)
+            return np.bincount(self._index(rows), minlength=self.n)
         size = len(self.persons) if rows is None else len(rows)
         cond = np.ones(size, bool) if condition is None else condition
         index, cond = self._select(cond, role, rows)
@@ -496,8 +499,7 @@ class HouseholdGroups:
                 ) -> np.ndarray:
         """A value per household broadcast onto its members (one value per person; per
         person of ``rows`` only, if given)."""
-        index = self.persons.household if rows is None else self.persons.household[rows]
-        return np.asarray(household_values)[index]
+        return np.asarray(household_values)[self._index(rows)]
 
     def first(self, rows: np.ndarray) -> np.ndarray:
         """Of the person rows ``rows`` (in priority order), the first of each household."""

@@ -322,6 +322,14 @@ def test_age_target_groups_must_fall_on_band_edges():
         age_targets(base, base_year_parameters(base).demography)
 
 
+def _boys_only_demography():
+    """The base year's mortality, and every child a boy (``male_share_at_birth`` 1): the
+    demography `_candidate_households` reads, with the children's sex made certain."""
+    d = base_year_parameters(load_base()).demography
+    return type("D", (), {"mortality": d.mortality, "fertility": type(
+        "F", (), {"male_share_at_birth": 1.0})()})()
+
+
 def test_candidate_households_by_hand(monkeypatch):
     """Every chance 0 or 1 and every age fixed, so each candidate household is known.
 
@@ -347,9 +355,7 @@ def test_candidate_households_by_hand(monkeypatch):
         return w
 
     monkeypatch.setattr(synthesis, "single_year_weights", one_age)
-    d = base_year_parameters(load_base()).demography
-    d = type("D", (), {"mortality": d.mortality, "fertility": type(
-        "F", (), {"male_share_at_birth": 1.0})()})()
+    d = _boys_only_demography()
     cells = np.zeros((1, 1, 5))
     cells[0, 0, [synthesis.LOCAL_URBAN, synthesis.MIGRANT_LIAONING]] = 2.0
     got = synthesis._candidate_households(base, cells, 1.0, d, np.random.default_rng(0))
@@ -390,9 +396,7 @@ def test_candidate_households_of_women_heads_and_lone_parents(monkeypatch):
         return w
 
     monkeypatch.setattr(synthesis, "single_year_weights", young_or_fifty)
-    d = base_year_parameters(load_base()).demography
-    d = type("D", (), {"mortality": d.mortality, "fertility": type(
-        "F", (), {"male_share_at_birth": 1.0})()})()
+    d = _boys_only_demography()
     cells = np.zeros((1, 1, 5))
     cells[0, 0, [synthesis.LOCAL_URBAN, synthesis.LOCAL_RURAL_HOME,
                  synthesis.MIGRANT_LIAONING]] = [1.0, 40.0, 40.0]

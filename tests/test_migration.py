@@ -249,6 +249,23 @@ def test_returners_go_to_a_village_or_the_urban_districts_or_the_county_seat():
     assert flows[("arrivals", "return")].tolist() == [2, 1, 0, 4, 0]
 
 
+def test_urban_returners_need_district_residents_and_returns_tell_who_came_back():
+    """Area 3 has residents, but none in an urban district (one in a village, one in its
+    county-seat town): an outside holder of its urban hukou comes back to the county seat,
+    not a district; an outside rural holder of area 1 to a village; a migrant who left
+    (no Panjin hukou) does not come back. `returns` tells exactly the two who came back."""
+    state = make_state(5, area=[OUTSIDE, OUTSIDE, 3, 3, OUTSIDE],
+                       place=[-1, -1, VILLAGE, COUNTY_SEAT_TOWN, -1],
+                       hukou_area=[3, 1, 3, 3, OUTSIDE], hukou_urban=[True, False, False, True,
+                                                                        False])
+    came_back = migration.returns(state, sure(return_rate=1.0).migration,
+                                  np.random.default_rng(0), {}, 5, np.zeros(5, bool))
+    p = state.persons
+    assert came_back.tolist() == [True, True, False, False, False]
+    assert p.area.tolist() == [3, 1, 3, 3, OUTSIDE]
+    assert p.place.tolist() == [COUNTY_SEAT_TOWN, VILLAGE, VILLAGE, COUNTY_SEAT_TOWN, -1]
+
+
 def test_hukou_moves_out_count_by_hukou_area_and_spare_residents():
     """With a sure hukou move-out: the two outside holders (hukou areas 2 and 4, weights 3
     and 5) leave the model, counted by hukou area; the resident stays."""

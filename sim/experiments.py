@@ -92,7 +92,8 @@ def simulate(base: Scenario, experiment: Experiment,
     """Run one experiment (from ``population``, a registry extract, when given); returns
     its indicator table and the synthesis fit report.
 
-    ``progress(fraction)`` is called after each simulated year with the share done.
+    ``progress(share)`` is called after each simulated year with the share of the run
+    done so far (1.0 after the last year).
     """
     scenario = experiment.scenario(base)
     model = UrbanizationModel(scenario, replicate=experiment.replicate,
@@ -102,7 +103,7 @@ def simulate(base: Scenario, experiment: Experiment,
     report = None
     if progress is not None and last > first:
         def report(m: UrbanizationModel) -> None:
-            progress(1 / (last - first))
+            progress((m.year - first) / (last - first))
     model.run(progress=report)
     return model.indicators(), model.population_fit.rows
 
@@ -260,12 +261,17 @@ def run_experiments(base: Scenario, experiments: Sequence[Experiment], work: Pat
                           "[{elapsed}<{remaining}]")
     try:
         if dask is None and (workers <= 1 or len(todo) <= 1) or not todo:
-            for exp in todo:
-                start = bar.n
-                frame, fit = simulate(base, exp, progress=bar.update if progress else None,
+            for done, exp in enumerate(todo, start=bar.n):
+                # Set, not add, the year's share: sums of 1/years overshoot 1.0 and tqdm
+                # then warns that it clamps the bar.
+                def advance(share: float, done: int = done) -> None:
+                    bar.n = done + share
+                    bar.refresh()
+
+                frame, fit = simulate(base, exp, progress=advance if progress else None,
                                       population=population)
                 store_experiment(work, exp, frame, fit)
-                bar.update(start + 1 - bar.n)
+                advance(1.0)
         else:
             window = 2 * max(workers, 1)
             results = (_dask(base, todo, workers, window, dask, population) if dask is not None

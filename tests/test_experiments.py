@@ -63,6 +63,20 @@ def test_stored_runs_are_skipped(tmp_path, simulated):
     assert simulated == [exps[2].key]
 
 
+def test_progress_bar_ends_at_the_run_count_without_overshoot(tmp_path, capsys):
+    """The bar advances by each year's share and ends on exactly the runs done: twenty
+    additions of 1/20 sum to more than 1.0, which tqdm clamps with a warning on screen."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # tqdm's TqdmWarning "clamping frac" fails the test
+        run_experiments(tiny(**{"run.end_year": 2035}), replicate_experiments(1),
+                        tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "clamping" not in err
+    assert re.search(r"100%\|[^|]*\| 1/1 runs", err), err[-300:]
+
+
 def _frame(runs: int) -> pd.DataFrame:
     """Hand-built runs: two areas and the city, one indicator with categories."""
     rng = np.random.default_rng(0)

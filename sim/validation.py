@@ -5,11 +5,13 @@ in a run depends on the calibration set the run used (``run.calibration``,
 `sim.scenario.calibrated`): a figure of a year up to the set's ``through`` is a
 ``calibration`` target (the free parameters were fitted to it), a later one is
 ``out_of_sample`` (never used in fitting: the backtest of the forecast). The ``forecast``
-set is fitted to every figure, to 2023; the ``backtest`` set to those up to 2020.
+set is fitted to every figure to 2023 but the held-out ones; the ``backtest`` set to those up
+to 2020.
 
 A figure may be a level in a year or a change between two years (``change_from``), and may
 be flagged ``informed_base_data`` when the assumed 2015 base data were set with it in view
 (no 2015 figure exists): its level then is not a clean out-of-sample test, its change is.
+A ``held_out`` figure (added after both sets were fitted) is out of sample for every set.
 Each out-of-sample figure is also compared with the naive forecast a planner would make
 without the model: the trend of the previous observations extrapolated (`naive_forecast`).
 
@@ -44,7 +46,7 @@ CRUDE_RATES = {
 
 def load_observations() -> list[dict[str, Any]]:
     """The observed figures (``observations.toml``), each a dict with indicator, area, year,
-    observed, tolerance, source and optional change_from / informed_base_data."""
+    observed, tolerance, source and optional change_from / informed_base_data / held_out."""
     text = resources.files("sim.data").joinpath("observations.toml").read_text("utf-8")
     return tomllib.loads(text)["observation"]
 
@@ -52,8 +54,10 @@ def load_observations() -> list[dict[str, Any]]:
 def role(obs: dict[str, Any], through: int | None) -> str:
     """``calibration`` if a calibration fitted to the figures up to ``through`` used this
     one, else ``out_of_sample`` (every figure is out of sample when ``through`` is None:
-    parameters not fitted by a packaged calibration set)."""
-    return ROLES[0] if through is not None and obs["year"] <= through else ROLES[1]
+    parameters not fitted by a packaged calibration set, and a ``held_out`` one always:
+    published figures added after the sets were fitted)."""
+    fitted = through is not None and obs["year"] <= through and not obs.get("held_out")
+    return ROLES[0] if fitted else ROLES[1]
 
 
 def _members(area: str) -> list[str]:

@@ -33,10 +33,32 @@ def test_the_backtest_set_fits_nothing_after_2020_and_the_forecast_set_everythin
     assert backtest.through == 2020
     assert all((role(o, 2020) == "calibration") == (o["year"] <= 2020) for o in obs)
     assert {role(o, 2020) for o in obs} == {"calibration", "out_of_sample"}
-    assert {role(o, forecast.through) for o in obs} == {"calibration"}
+    assert all((role(o, forecast.through) == "calibration") == (not o.get("held_out"))
+               for o in obs)
     assert all(role(o, None) == "out_of_sample" for o in obs)
     free = len(load_config()["free"])
     assert free < len(calibration_observations(2020)) < len(calibration_observations(2023))
+
+
+def test_held_out_figures_are_out_of_sample_for_every_set_and_never_fitted():
+    """Dawa District's 2023 bulletin was found after both sets were fitted: its figures
+    are tested, never fitted, even by the forecast set whose ``through`` covers 2023."""
+    from sim.calibration import calibration_observations
+
+    obs = load_observations()
+    held = [o for o in obs if o.get("held_out")]
+    assert {(o["area"], o["year"]) for o in held} == {("dawa_district", 2023)}
+    assert all(role(o, through) == "out_of_sample" for o in held for through in (2020, 2023))
+    fitted = calibration_observations(2023)
+    assert not any(o.get("held_out") for o in fitted)
+    assert len(fitted) == len(obs) - len(held)
+    # the table of a run shows them with the naive trend beside them
+    f = frame({(y, a, "resident_population"): 400.0 for y in (2021, 2022, 2023)
+               for a in ("dawa", "liaodongwan")})
+    table = validation_table(f, 2023)
+    row = table[(table.indicator == "resident_population") & (table.year == 2023)].iloc[0]
+    assert row.role == "out_of_sample"
+    assert row.naive_forecast == 422000   # 426,000 (2021), 424,000 (2022): −2,000 a year
 
 
 def test_the_run_setting_chooses_the_calibrated_values_and_a_scenario_value_wins(tmp_path):
@@ -114,7 +136,8 @@ def test_table_has_roles_means_over_replicates_and_bands():
 def test_a_run_scores_figures_after_its_calibration_set_out_of_sample():
     """The manifest names the set; validation roles follow the set's last year: with the
     backtest set the 2021 figures are out of sample (with a naive forecast where there is
-    an earlier figure), with the forecast set every figure is a calibration target."""
+    an earlier figure), with the forecast set every figure but the held-out ones is a
+    calibration target."""
     import sim
 
     backtest = sim.run("scenarios/reform_2015.toml", scale=0.002, end=2021, seed=1,
@@ -128,7 +151,9 @@ def test_a_run_scores_figures_after_its_calibration_set_out_of_sample():
     assert forecast.manifest["calibration"] == {**backtest.manifest["calibration"],
                                                 "set": "forecast", "through": 2023,
                                                 "doc": forecast.manifest["calibration"]["doc"]}
-    assert set(forecast.validation.role) == {"calibration"}
+    fv = forecast.validation
+    assert set(fv[fv.year <= 2022].role) == {"calibration"}
+    assert set(fv[fv.year == 2023].role) == {"calibration", "out_of_sample"}  # held out
 
 
 def test_the_run_settings_choices_are_the_calibration_sets():

@@ -182,7 +182,9 @@ def _wrap(text: str, em_per_line: float) -> str:
 
 def finish_axis(ax: Axes, scale: Scale, lang: str, title: str, ylabel: bool) -> None:
     """Panel title, integer year ticks, value format and (optionally) the unit label."""
-    ax.set_title(title, loc="left", fontsize=10)
+    # y given: matplotlib then skips placing the title above top ticks, a tight box of
+    # every axis at each draw (a quarter of a chart's time); ours has no top ticks.
+    ax.set_title(title, loc="left", fontsize=10, y=1.0)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
     ax.yaxis.set_major_formatter(GroupedFormatter())
@@ -241,7 +243,7 @@ def mark_year(ax: Axes, year: float, label: str) -> None:
 
 def warn_panel(ax: Axes, text: str) -> None:
     """A short warning in the panel's top-right corner, in a warning colour."""
-    ax.set_title(text, loc="right", fontsize=7, color=WARNING_COLOR)
+    ax.set_title(text, loc="right", fontsize=7, color=WARNING_COLOR, y=1.0)
 
 
 def stacked_bar(ax: Axes, x: np.ndarray, heights: np.ndarray, bottom: np.ndarray,

@@ -514,7 +514,7 @@ def test_cached_conditions_and_base_are_the_ones_used():
     assert sv.entitled(s, p, "housing_security", status, met,
                        rows=np.array([2, 1])).tolist() == [False, True]
     possible = np.ones(3, bool)
-    base = (possible, 0.5, 0.25, np.full(3, 100.0), np.full(3, 40.0))
+    base = (possible, 0.5, np.full(3, 100.0), np.full(3, 40.0))
     use, unit = sv.use_and_unit_cost(s, p, "public_culture", status, base=base)
     assert use.tolist() == [0.5] * 3 and unit.tolist() == [100.0] * 3
     use, unit = sv.use_and_unit_cost(s, p, "housing_security", status, met, base,

@@ -24,7 +24,7 @@ Parameters per service ``s`` (``services.<s>.*``): ``ages`` (band edges; users
 are aged ``ages[0] <= age < ages[-1]``), ``unit_cost`` (yuan per user per year,
 2015 prices, one per age band, at ``reference_year``), ``real_growth``,
 ``take_up``, ``payer_shares`` (central, province, city, county), optionally
-``unit_cost_rural`` / ``take_up_rural`` (rural standard) and ``enabled``.
+``unit_cost_rural`` (rural standard) and ``enabled``.
 """
 
 from __future__ import annotations
@@ -300,8 +300,7 @@ def _base(p: YearParameters, service: str, age: np.ndarray, year: int
                          f"({len(ps.ages) - 1}), got {len(costs)}")
     b = np.maximum(band, 0)
     growth = growth_factor(ps, year)
-    take_up_rural = ps.take_up_rural if "take_up_rural" in ps else ps.take_up
-    return band >= 0, ps.take_up, take_up_rural, costs[b] * growth, costs_rural[b] * growth
+    return band >= 0, ps.take_up, costs[b] * growth, costs_rural[b] * growth
 
 
 def use_and_unit_cost(state: State, p: YearParameters, service: str, status: np.ndarray,
@@ -313,18 +312,18 @@ def use_and_unit_cost(state: State, p: YearParameters, service: str, status: np.
     ``base`` (`service_base`) may be passed in when the same service is evaluated
     under several status vectors; ``rows`` as in `entitled`.
     """
-    possible, take_up, take_up_rural, unit, unit_rural = (
+    possible, take_up, unit, unit_rural = (
         base if base is not None else service_base(state, p, service))
     use = entitled(state, p, service, status, conditions, rows) & _of(possible, rows)
-    return _use_and_unit(use, rural_standard(state, status, rows), take_up, take_up_rural,
+    return _use_and_unit(use, rural_standard(state, status, rows), take_up,
                          _of(unit, rows), _of(unit_rural, rows))
 
 
-def _use_and_unit(use: np.ndarray, rural: np.ndarray, take_up: float, take_up_rural: float,
+def _use_and_unit(use: np.ndarray, rural: np.ndarray, take_up: float,
                   unit: np.ndarray, unit_rural: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Expected users and yuan per user from entitled use and the standard that applies."""
-    return (use * np.where(rural, take_up_rural, take_up),
-            np.where(rural, unit_rural, unit))
+    """Expected users and yuan per user from entitled use and the standard that applies
+    (the rural standard differs in unit cost only; take-up is the same)."""
+    return use * take_up, np.where(rural, unit_rural, unit)
 
 
 def payer_shares(p: YearParameters, service: str) -> np.ndarray:

@@ -423,3 +423,59 @@ def test_destinations_passed_in_equal_those_counted_again(world):
     passed = migration.choose_destinations(origin, to_city, state, np.random.default_rng(2),
                                            migration.urban_destinations(state))
     assert all(np.array_equal(a, b) for a, b in zip(counted, passed, strict=True))
+
+
+@pytest.mark.parametrize("residence, insurance", [(2, 1), (0, 0), (5, 3), (10, 10)])
+def test_permit_conditions_by_any_member_equal_the_household_maximum(world, residence,
+                                                                     insurance):
+    """The best-placed member meets the years conditions exactly when some member does:
+    the scatter equals the rule as written (the household's maximum of each count), for
+    everyone and for whole households given as rows, thresholds from none met to all."""
+    state, _, rng = world
+    p = load_defaults().with_overrides({
+        "policy.residence_permit.conditional_residence_years": residence,
+        "policy.residence_permit.conditional_insurance_years": insurance}).at(2018)
+    t, groups = state.persons, state.by_household
+    insured_years = np.where(t.insured, t.insurance_years, 0)
+    plain = ((groups.project(groups.max(t.residence_years, empty=0)) >= residence)
+             & (groups.project(groups.max(insured_years, empty=0)) >= insurance))
+    met = services.permit_conditions_met(state, p)
+    assert np.array_equal(met, plain)
+    assert 0 < met.sum() < len(t) or residence in (0, 10)
+    members = groups.members(rng.choice(len(t), 200, replace=False))
+    assert np.array_equal(services.permit_conditions_met(state, p, members), plain[members])
+
+
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.3, 0.7, 1.0])
+def test_weighted_count_of_a_rare_condition_equals_the_dense_sum_exactly(share):
+    """Summing only the persons meeting a rare condition drops zero terms: bit-identical
+    to the dense weighted sum, whatever the condition's frequency."""
+    rng = np.random.default_rng(3)
+    cell = rng.integers(0, 500, 20_000)
+    weight = rng.random(20_000) * 10
+    condition = rng.random(20_000) < share
+    assert np.array_equal(services._weighted_count(cell, weight, condition, 500),
+                          np.bincount(cell, weights=weight * condition, minlength=500))
+
+
+def test_a_rare_condition_of_use_costs_its_persons_only(world):
+    """The one-time infrastructure cost (enabled here; its condition, settling this year,
+    is rare) per cell equals the per-person rule; disabled, it is zero everywhere."""
+    state, _, rng = world
+    t = state.persons
+    settled = t.settled_year.copy()
+    try:
+        t.settled_year[rng.random(len(t)) < 0.02] = state.year
+        for enabled in (True, False):
+            p = load_defaults().with_overrides(
+                {"services.urban_infrastructure.enabled": enabled}).at(state.year)
+            users, cost = services.costs_by_service(state, p)["urban_infrastructure"]
+            use, unit = services.use_and_unit_cost(state, p, "urban_infrastructure",
+                                                   services.status_of(state))
+            inside = t.area >= 0
+            plain = np.bincount(t.area[inside], (use * t.weight * unit)[inside],
+                                len(load_areas()))
+            assert (cost.sum() > 0) == enabled
+            np.testing.assert_allclose(cost, plain, rtol=1e-12)
+    finally:
+        t.settled_year[:] = settled

@@ -479,3 +479,46 @@ def test_a_rare_condition_of_use_costs_its_persons_only(world):
             np.testing.assert_allclose(cost, plain, rtol=1e-12)
     finally:
         t.settled_year[:] = settled
+
+
+def test_income_moved_by_marriage_over_the_partners_equals_the_sums_over_everyone(world):
+    """Households' income after couples move in together: the partners' shares summed over
+    the partners only equal the plain rule's sums over every person (zeros elsewhere),
+    bit for bit, with many couples sharing households."""
+    import copy
+
+    state, p, _ = world
+    state = copy.deepcopy(state)
+    t, groups = state.persons, state.by_household
+    rng = np.random.default_rng(8)
+    singles = rng.permutation(np.flatnonzero(~t.married & (t.age >= 18)))
+    men = singles[t.sex[singles] == 1]
+    women = singles[t.sex[singles] == 0]
+    k = min(len(men), len(women)) // 2
+    men, women = men[:k], women[:k]
+    # the plain rule, over every person
+    income = state.income_per_person()
+    size = groups.project(groups.count())
+    head = t.role == HEAD
+    into_hers = (head[women] & (size[women] > 1)) | (head[women] & ~head[men])
+    into_his = ~into_hers & head[men]
+    new = ~into_hers & ~into_his
+    joiner = np.r_[men[into_hers], women[into_his]]
+    host = np.r_[women[into_hers], men[into_his]]
+    leaving, arriving = np.zeros(len(t)), np.zeros(len(t))
+    leaving[np.r_[joiner, men[new], women[new]]] = income[np.r_[joiner, men[new], women[new]]]
+    arriving[host] = income[joiner]
+    plain = (state.households.income - groups.sum(leaving) + groups.sum(arriving)
+             ).astype(np.float32)
+    created = demography.move_in_together(state, men, women, p.demography, rng)
+    assert k > 100 and into_hers.any() and into_his.any() and new.any()
+    assert np.array_equal(state.households.income, plain)
+    assert np.array_equal(created.income, (income[men[new]] + income[women[new]]
+                                           ).astype(np.float32))
+
+
+def test_move_propensity_of_some_rows_equals_those_rows_of_everyone(world):
+    state, p, rng = world
+    rows = np.flatnonzero(rng.random(len(state.persons)) < 0.2)
+    assert np.array_equal(migration.move_propensity(state.persons, p.migration, rows),
+                          migration.move_propensity(state.persons, p.migration)[rows])

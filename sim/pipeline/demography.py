@@ -351,13 +351,15 @@ def move_in_together(state: State, men: np.ndarray, women: np.ndarray, d: Any,
     """
     persons, households = state.persons, state.households
     groups = state.by_household
-    income = state.income_per_person()
-    size = groups.project(groups.count())
-    head = persons.role == HEAD
-    into_hers = (head[women] & (size[women] > 1)) | (head[women] & ~head[men])
-    into_his = ~into_hers & head[men]
+    # the partners' values only (a few thousand rows), not everyone's
+    income_m, income_w = np.split(state.income_per_person(np.r_[men, women]), [len(men)])
+    size_of_hers = groups.count()[persons.household[women]]
+    hers, his = persons.role[women] == HEAD, persons.role[men] == HEAD
+    into_hers = (hers & (size_of_hers > 1)) | (hers & ~his)
+    into_his = ~into_hers & his
     new = ~into_hers & ~into_his
     joiner = np.r_[men[into_hers], women[into_his]]
+    income_joiner = np.r_[income_m[into_hers], income_w[into_his]]
     host = np.r_[women[into_hers], men[into_his]]
 
     k = int(new.sum())
@@ -367,13 +369,16 @@ def move_in_together(state: State, men: np.ndarray, women: np.ndarray, d: Any,
                                  OWN, RENT)
     created.landlord_draw[:] = rng.random(k)
     copy_land_rights(created, households, persons.household[men[new]])
-    created.income[:] = income[men[new]] + income[women[new]]
+    created.income[:] = income_m[new] + income_w[new]
 
-    leaving = np.zeros(len(persons))
-    leaving[np.r_[joiner, men[new], women[new]]] = income[np.r_[joiner, men[new], women[new]]]
-    arriving = np.zeros(len(persons))
-    arriving[host] = income[joiner]
-    households.income[:] = households.income - groups.sum(leaving) + groups.sum(arriving)
+    # each household's income less its leavers' and plus its joiners' shares, summed over
+    # those persons only, in row order: the sums over every member without the zero terms
+    leaving = np.r_[joiner, men[new], women[new]]
+    by_row, by_host = np.argsort(leaving), np.argsort(host)
+    income_leaving = np.r_[income_joiner, income_m[new], income_w[new]]
+    households.income[:] = (
+        households.income - groups.sum(income_leaving[by_row], rows=leaving[by_row])
+        + groups.sum(income_joiner[by_host], rows=host[by_host]))
 
     new_hh = len(households) + np.arange(k)
     persons.household[joiner] = persons.household[host]

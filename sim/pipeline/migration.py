@@ -64,10 +64,12 @@ def urban_destinations(state: State) -> tuple[np.ndarray, np.ndarray]:
     return city, town
 
 
-def move_propensity(persons: Persons, m: Any) -> np.ndarray:
-    """Relative chance of a rural–urban move by education and sex (1 = reference)."""
-    by_education = np.asarray(m.education_factor, float)[persons.education]
-    return by_education * np.where(persons.sex == 1, m.male_factor, 1.0)
+def move_propensity(persons: Persons, m: Any, rows: np.ndarray | None = None) -> np.ndarray:
+    """Relative chance of a rural–urban move by education and sex (1 = reference); of the
+    persons ``rows`` only, if given."""
+    rows = slice(None) if rows is None else rows
+    by_education = np.asarray(m.education_factor, float)[persons.education[rows]]
+    return by_education * np.where(persons.sex[rows] == 1, m.male_factor, 1.0)
 
 
 def choose_destinations(origin_area: np.ndarray, to_city: np.ndarray, state: State,
@@ -149,9 +151,11 @@ def rural_to_urban(state: State, m: Any, rng: np.random.Generator, flows: Flows,
     head = persons.role == HEAD
     village_heads = (head & (persons.place == VILLAGE) & (persons.area >= 0)
                      & _in_ages(persons.age, m.household_head_ages))
-    propensity = move_propensity(persons, m)
     draw_household, draw_young = rng.random((2, len(persons)))
-    mover_heads = village_heads & (draw_household < m.rural_urban_household_rate * propensity)
+    # the propensity of the few who may move only (village heads, young villagers)
+    heads = np.flatnonzero(village_heads)
+    mover_heads = heads[draw_household[heads]
+                        < m.rural_urban_household_rate * move_propensity(persons, m, heads)]
     movers_hh = persons.household[mover_heads]
     destinations = urban_destinations(state)  # nobody moves before the end: one count
     hh_area = np.full(len(state.households), NONE, np.int8)
@@ -165,10 +169,11 @@ def rural_to_urban(state: State, m: Any, rng: np.random.Generator, flows: Flows,
         state.households.tenure[movers_hh] = tenure
         state.households.landlord_draw[movers_hh] = draw
     moving = state.by_household.project(hh_area) != NONE
-    young = ((persons.role == CHILD) & ~persons.married & (persons.place == VILLAGE)
-             & (persons.area >= 0) & _in_ages(persons.age, m.young_mover_ages) & ~moving
-             & (draw_young < m.rural_urban_young_rate * propensity))
-    young_rows = np.flatnonzero(young)
+    young_rows = np.flatnonzero(
+        (persons.role == CHILD) & ~persons.married & (persons.place == VILLAGE)
+        & (persons.area >= 0) & _in_ages(persons.age, m.young_mover_ages) & ~moving)
+    young_rows = young_rows[draw_young[young_rows] < m.rural_urban_young_rate
+                            * move_propensity(persons, m, young_rows)]
     rows = np.flatnonzero(moving)
     dest_area, dest_place = hh_area[persons.household[rows]], hh_place[persons.household[rows]]
     if young_rows.size:
@@ -186,7 +191,8 @@ def rural_to_urban(state: State, m: Any, rng: np.random.Generator, flows: Flows,
     _flows(flows, "arrivals", "within_panjin", dest_area[changed_area], w[changed_area],
            n_areas)
     _move(state, rows, dest_area, dest_place)
-    return moving | young
+    moving[young_rows] = True
+    return moving
 
 
 def departures(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_areas: int,

@@ -290,13 +290,61 @@ class Table:
         return {name: getattr(self, name) for name in self.schema}
 
     def take(self, index: np.ndarray) -> Table:
-        """Rows selected by a boolean mask or an integer index."""
-        return type(self)(**{k: v[index] for k, v in self.columns().items()})
+        """Rows selected by a boolean mask or an integer index, gathered into columns with
+        spare room at their end (`_Room`): a following `extend` appends in place.
+
+        >>> t = Persons.empty(3)
+        >>> t.age[:] = [5, 6, 7]
+        >>> t.take(np.array([2, -3])).age.tolist()
+        [7, 5]
+        >>> t.take(np.array([3]))
+        Traceback (most recent call last):
+        IndexError: Persons.take: row index out of range for 3 rows
+        """
+        index = np.asarray(index)
+        n = len(self)
+        if index.dtype == np.bool_:
+            if index.shape != (n,):
+                raise IndexError(f"{type(self).__name__}.take: a mask of {index.shape} for "
+                                 f"{n} rows")
+            index = np.flatnonzero(index)
+        elif index.size and (index.min() < -n or index.max() >= n):
+            raise IndexError(f"{type(self).__name__}.take: row index out of range for {n} rows")
+        room = _Room(self.columns(), len(index))
+        for name, values in self.columns().items():
+            # mode="wrap" writes straight into ``out`` (numpy buffers it for "raise"); every
+            # index is in range here, where wrapping equals ordinary indexing
+            np.take(values, index, out=room.buffers[name][:len(index)], mode="wrap")
+        return room.table(type(self), len(index))
 
     def extend(self, other: Table) -> Table:
-        """This table followed by the rows of ``other``."""
-        return type(self)(**{k: np.concatenate([v, getattr(other, k)])
-                             for k, v in self.columns().items()})
+        """This table followed by the rows of ``other``.
+
+        The columns of the returned table are the start of longer arrays (`_Room`), so that
+        extending *it* in turn writes the new rows into the spare room instead of copying
+        every row again (persons and households grow every year). The returned table then
+        shares this table's rows: use it in place of this one, as in
+        ``state.persons = state.persons.extend(newcomers)``.
+
+        >>> t = Persons.empty(2)
+        >>> t2 = t.extend(Persons.empty(1))
+        >>> t3 = t2.extend(Persons.empty(1))  # appended in place, no copy of t2's rows
+        >>> len(t), len(t2), len(t3), np.shares_memory(t2.age, t3.age)
+        (2, 3, 4, True)
+        """
+        n, k = len(self), len(other)
+        room = self.__dict__.get("_room")
+        if room is None or not room.holds(self, n + k):
+            room = _Room(self.columns(), n + k)
+            for name, buffer in room.buffers.items():
+                buffer[:n] = getattr(self, name)
+        for name, buffer in room.buffers.items():
+            buffer[n:n + k] = getattr(other, name)
+        return room.table(type(self), n + k)
+
+    def __getstate__(self) -> dict:
+        """Pickled without the spare room (a copy gets its own on its next `extend`)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_room"}
 
     def nbytes(self) -> int:
         return sum(v.nbytes for v in self.columns().values())
@@ -324,6 +372,32 @@ class Table:
             else:
                 data[name] = values
         return pd.DataFrame(data)
+
+
+class _Room:
+    """Columns with spare room at their end, of which a table's columns are the start
+    (`Table.take`, `Table.extend`); the latest table made from it uses ``filled`` rows."""
+
+    SPARE, MIN_SPARE = 0.25, 1024  # extra rows: a share of the rows in use, at least a few
+
+    def __init__(self, like: dict[str, np.ndarray], n: int) -> None:
+        capacity = n + max(int(n * self.SPARE), self.MIN_SPARE)
+        self.buffers = {name: np.empty(capacity, values.dtype) for name, values in like.items()}
+        self.filled = 0
+
+    def holds(self, table: Table, n: int) -> bool:
+        """Whether ``table`` is the latest table of this room (its columns are the start of
+        the buffers, with nothing written after them) and ``n`` rows fit."""
+        return (self.filled == len(table) and n <= len(next(iter(self.buffers.values())))
+                and all(getattr(table, name).base is buffer
+                        for name, buffer in self.buffers.items()))
+
+    def table(self, kind: type[Table], n: int) -> Table:
+        """The table of the first ``n`` rows, now the latest of this room."""
+        self.filled = n
+        out = kind(**{name: buffer[:n] for name, buffer in self.buffers.items()})
+        out.__dict__["_room"] = self
+        return out
 
 
 class Persons(Table):

@@ -522,3 +522,41 @@ def test_move_propensity_of_some_rows_equals_those_rows_of_everyone(world):
     rows = np.flatnonzero(rng.random(len(state.persons)) < 0.2)
     assert np.array_equal(migration.move_propensity(state.persons, p.migration, rows),
                           migration.move_propensity(state.persons, p.migration)[rows])
+
+
+def test_tables_grown_in_their_spare_room_equal_tables_copied_whole():
+    """Removals and additions as in a run (take, then extend twice, then take ...), appended
+    into the columns' spare room, give the tables that copying every column gives; a table
+    extended again after its successor was made gets its own copy and changes nothing."""
+    rng = np.random.default_rng(9)
+
+    def some(n: int) -> Persons:
+        t = Persons.empty(n)
+        for values in t.columns().values():
+            values[:] = rng.integers(0, 100, n).astype(values.dtype)
+        return t
+
+    def plain(t: Persons) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in t.columns().items()}
+
+    fast = some(3000)
+    copied = plain(fast)
+    for _ in range(6):
+        keep = rng.random(len(fast)) < 0.9
+        fast = fast.take(keep)
+        copied = {k: v[keep] for k, v in copied.items()}
+        for _ in range(2):
+            new = some(int(rng.integers(0, 400)))
+            before, fast = fast, fast.extend(new)
+            copied = {k: np.concatenate([v, getattr(new, k)]) for k, v in copied.items()}
+            assert all(np.array_equal(getattr(fast, k), v) for k, v in copied.items())
+            assert all(getattr(fast, k).dtype == v for k, v in Persons.schema.items())
+    assert np.shares_memory(before.age, fast.age)  # the last addition was made in place
+    kept = plain(fast)
+    other = before.extend(some(50))  # not the latest table of its room: copied
+    assert not np.shares_memory(other.age, fast.age)
+    assert all(np.array_equal(getattr(fast, k), v) for k, v in kept.items())
+    with pytest.raises(IndexError):
+        fast.take(np.ones(len(fast) - 1, bool))
+    with pytest.raises(IndexError):
+        fast.take(np.array([len(fast)]))

@@ -560,3 +560,22 @@ def test_tables_grown_in_their_spare_room_equal_tables_copied_whole():
         fast.take(np.ones(len(fast) - 1, bool))
     with pytest.raises(IndexError):
         fast.take(np.array([len(fast)]))
+
+
+def test_status_by_table_equals_the_rule_by_conditions(world):
+    """Status looked up from the three yes/no columns equals the rule as written (local by
+    registration, others by permit), for everyone and for some rows; the counterfactual
+    given the status equals the one computing it, and leaves the status as it was."""
+    state, _, rng = world
+    t = state.persons
+    local = t.hukou_area != -1
+    plain = np.where(local, np.where(t.hukou_urban, services.LOCAL_URBAN, services.LOCAL_RURAL),
+                     np.where(t.permit, services.PERMIT, services.NO_PERMIT)).astype(np.int8)
+    assert len(np.unique(plain)) == len(services.STATUSES)
+    status = services.status_of(state)
+    assert status.dtype == np.int8 and np.array_equal(status, plain)
+    rows = np.flatnonzero(rng.random(len(t)) < 0.3)
+    assert np.array_equal(services.status_of(state, rows), plain[rows])
+    assert np.array_equal(services.counterfactual_status(state, status),
+                          services.counterfactual_status(state))
+    assert np.array_equal(status, plain)

@@ -68,23 +68,31 @@ PAYERS = ("central", "province", "city", "county")  # county = district/county l
 
 
 
+# status by lives-with-Panjin-hukou · 4 + urban hukou · 2 + permit (`status_of`)
+_STATUS_BY_FLAGS = np.array([NO_PERMIT, PERMIT, NO_PERMIT, PERMIT,
+                             LOCAL_RURAL, LOCAL_RURAL, LOCAL_URBAN, LOCAL_URBAN], np.int8)
+
+
 def status_of(state: State, rows: np.ndarray | None = None) -> np.ndarray:
     """Each person's entitlement status (待遇身份) now (`sim.population.Status` codes); of
-    the persons ``rows`` only, if given."""
+    the persons ``rows`` only, if given. Panjin hukou holders are local urban or rural by
+    their registration, others permit holders or not: looked up from the three yes/no
+    columns as one byte (passes over bytes, not over 8-byte codes)."""
     t = state.persons
-    local = _of(t.hukou_area, rows) != OUTSIDE
-    return np.where(local, np.where(_of(t.hukou_urban, rows), LOCAL_URBAN, LOCAL_RURAL),
-                    np.where(_of(t.permit, rows), PERMIT, NO_PERMIT)).astype(np.int8)
+    flags = ((_of(t.hukou_area, rows) != OUTSIDE).view(np.uint8) * 4
+             | _of(t.hukou_urban, rows).view(np.uint8) * 2 | _of(t.permit, rows).view(np.uint8))
+    return _STATUS_BY_FLAGS[flags]
 
 
-def counterfactual_status(state: State) -> np.ndarray:
+def counterfactual_status(state: State, status: np.ndarray | None = None) -> np.ndarray:
     """Status had the reform changed nobody's: settlers back to their pre-settlement
     status (rural Panjin hukou if their hukou came from Panjin, else non-local without
     a permit), children born to settlers after they settled likewise (their hukou follows
     a parent's, 随父母落户, and their ``origin`` is that parent's), and permit holders
-    without the permit (clauses 四–七, 十一, 十五)."""
+    without the permit (clauses 四–七, 十一, 十五). ``status``: the actual status
+    (`status_of`), if already known."""
     t = state.persons
-    s = status_of(state)
+    s = status_of(state) if status is None else status.copy()
     changed = (t.settled_year != NONE) | born_to_settlers(state)
     s[changed] = np.where(t.origin[changed] == PANJIN, LOCAL_RURAL, NO_PERMIT)
     s[s == PERMIT] = NO_PERMIT
@@ -93,15 +101,19 @@ def counterfactual_status(state: State) -> np.ndarray:
 
 def born_to_settlers(state: State) -> np.ndarray:
     """Children (not settlers themselves) with a Panjin hukou, born in or after the year in
-    which a parent in their household (head or spouse) settled through a channel."""
+    which a parent in their household (head or spouse) settled through a channel. Evaluated
+    over the members of the settled parents' households only."""
     t = state.persons
     parents = np.flatnonzero((t.settled_year != NONE) & one_of(t.role, (HEAD, SPOUSE)))
     never = np.iinfo(np.int16).max
     first = np.full(len(state.households), never, np.int16)  # per household, over the few
     np.minimum.at(first, t.household[parents], t.settled_year[parents])  # settled parents
-    first_settled = first[t.household]
-    return ((t.role == CHILD) & (t.settled_year == NONE) & (t.hukou_area != OUTSIDE)
-            & (state.year - t.age >= first_settled))
+    rows = state.by_household.members(parents)
+    out = np.zeros(len(t), bool)
+    out[rows] = ((t.role[rows] == CHILD) & (t.settled_year[rows] == NONE)
+                 & (t.hukou_area[rows] != OUTSIDE)
+                 & (state.year - t.age[rows] >= first[t.household[rows]]))
+    return out
 
 
 def household_any(state: State, condition: np.ndarray, rows: np.ndarray | None = None
@@ -466,8 +478,9 @@ def step(state: State, p: YearParameters, rng: np.random.Generator | None = None
     flows: Flows = {}
     by_payer = np.zeros((len(PAYERS), n))
     extra_by_payer = np.zeros((len(PAYERS), n))
-    for service, users, cost, extra in _costs(state, p, status_of(state),
-                                              counterfactual_status(state)):
+    status = status_of(state)
+    for service, users, cost, extra in _costs(state, p, status,
+                                              counterfactual_status(state, status)):
         shares = payer_shares(p, service)
         flows["service_users", service] = users
         flows["public_service_cost", service] = cost

@@ -579,3 +579,19 @@ def test_status_by_table_equals_the_rule_by_conditions(world):
     assert np.array_equal(services.counterfactual_status(state, status),
                           services.counterfactual_status(state))
     assert np.array_equal(status, plain)
+
+
+def test_intention_of_some_rows_equals_those_rows_of_everyone(world):
+    """The chance to intend, with the school-children term over the rows' households only,
+    equals everyone's at those rows, bit for bit."""
+    from sim.pipeline.life_course import pupils
+
+    state, p, rng = world
+    t = state.persons
+    rows = np.flatnonzero(rng.random(len(t)) < 0.2)
+    assert np.array_equal(pupils(t, p, rows), pupils(t, p)[rows])
+    children = pupils(t, p) & (t.hukou_area == -1) & (
+        t.school_years_local < p.policy.residence_permit.exam_schooling_years)
+    assert np.isin(t.household[rows], t.household[children]).any()
+    assert np.array_equal(intention.probability(state, p, rows),
+                          intention.probability(state, p)[rows])

@@ -150,10 +150,12 @@ def probability(state: State, p: YearParameters, rows: np.ndarray | None = None)
     homestead = state.households.homestead[hh]
     land = homestead | state.households.contract_land[hh] | \
         state.households.collective_income[hh]
-    without_exam_access = (pupils(persons, p) & (persons.hukou_area == OUTSIDE)
-                           & (persons.school_years_local
+    groups = state.by_household
+    members = groups.members(rows)  # the households of ``rows``: their children only
+    without_exam_access = (pupils(persons, p, members) & (persons.hukou_area[members] == OUTSIDE)
+                           & (persons.school_years_local[members]
                               < p.policy.residence_permit.exam_schooling_years))
-    children = state.by_household.any(without_exam_access)
+    children = groups.any(without_exam_access, rows=members)
     income = state.income_per_person(rows)
     u = (b.intercept
          + b.education * (np.asarray(b.school_years_by_education)[persons.education[rows]]

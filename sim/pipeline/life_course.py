@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     from sim.scenario import YearParameters
 
 
-def pupils(persons: Persons, p: YearParameters) -> np.ndarray:
-    """School-age persons (在校年龄): compulsory and senior-secondary ages."""
+def pupils(persons: Persons, p: YearParameters, rows: np.ndarray | None = None) -> np.ndarray:
+    """School-age persons (在校年龄): compulsory and senior-secondary ages; of the persons
+    ``rows`` only, if given."""
     first, end = p.life_course.schooling.ages
-    return (persons.age >= first) & (persons.age < end)
+    age = persons.age if rows is None else persons.age[rows]
+    return (age >= first) & (age < end)
 
 
 def retirement_age(sex: np.ndarray, w) -> np.ndarray:

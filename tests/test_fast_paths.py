@@ -595,3 +595,17 @@ def test_intention_of_some_rows_equals_those_rows_of_everyone(world):
     assert np.isin(t.household[rows], t.household[children]).any()
     assert np.array_equal(intention.probability(state, p, rows),
                           intention.probability(state, p)[rows])
+
+
+def test_eligibility_combined_in_place_equals_the_and_of_every_condition(world):
+    """Every channel's verdict, AND-ed in one array, equals the reduction over the stacked
+    conditions; each person's reasons are the conditions they fail; the conditions (some
+    are the persons' own columns) are left as they were."""
+    state, p, _ = world
+    for code, e in eligibility.evaluate(state, p).items():
+        kept = {name: ok.copy() for name, ok in e.holds.items()}
+        assert np.array_equal(e.passed, np.logical_and.reduce(list(kept.values()))), code
+        for row in range(0, len(state.persons), 97):
+            assert e.reasons(row) == [n for n, ok in kept.items() if not ok[row]]
+        assert all(np.array_equal(e.holds[n], ok) for n, ok in kept.items())
+    assert any(e.passed.any() for e in eligibility.evaluate(state, p).values())

@@ -71,7 +71,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Eligibility:
-    """Result of one channel's rule: ``passed`` per person, ``failed[condition]`` per person.
+    """Result of one channel's rule: ``passed`` per person, ``holds[condition]`` per person
+    (each condition of the rule, in rule order; `reasons` names those a person failed).
 
     >>> e = Eligibility.of({"a": np.array([True, False]), "b": np.array([True, True])})
     >>> e.passed.tolist(), e.reasons(1)
@@ -79,18 +80,22 @@ class Eligibility:
     """
 
     passed: np.ndarray
-    failed: dict[str, np.ndarray]
+    holds: dict[str, np.ndarray]
 
     @classmethod
     def of(cls, holds: dict[str, np.ndarray]) -> Eligibility:
-        """From conditions that must all hold (name -> holds per person)."""
-        failed = {name: ~ok for name, ok in holds.items()}
-        passed = np.logical_and.reduce(list(holds.values()))
-        return cls(passed=passed, failed=failed)
+        """From conditions that must all hold (name -> holds per person): their AND in one
+        array, not a stacked copy of every condition; the failed conditions are read per
+        person when asked (`reasons`), not negated for everyone every year."""
+        conditions = iter(holds.values())
+        passed = np.array(next(conditions), dtype=bool)
+        for ok in conditions:
+            passed &= ok
+        return cls(passed=passed, holds=holds)
 
     def reasons(self, row: int) -> list[str]:
         """Names of the conditions person ``row`` failed, in rule order."""
-        return [name for name, mask in self.failed.items() if mask[row]]
+        return [name for name, ok in self.holds.items() if not ok[row]]
 
 
 Rule = Callable[[State, Any], Eligibility]

@@ -460,7 +460,8 @@ def _ipu(household_group: np.ndarray, group_targets: np.ndarray, sizes: np.ndarr
                            where=achieved > 0)
         w *= factor[group]
         for (_, target), c, rows in zip(person_targets, counted, touched, strict=True):
-            w[rows] *= target / (c * w[rows]).sum()
+            touched_w = w[rows]  # gathered once for the sum and the update
+            w[rows] = touched_w * (target / (c * touched_w).sum())
         worst_person = np.max(np.abs(counts_now() / goals - 1))
         achieved = np.bincount(group, weights=w * persons, minlength=len(group_targets))
         worst_group = np.max(np.abs(achieved[ok] / group_targets[ok] - 1))

@@ -609,3 +609,26 @@ def test_eligibility_combined_in_place_equals_the_and_of_every_condition(world):
             assert e.reasons(row) == [n for n, ok in kept.items() if not ok[row]]
         assert all(np.array_equal(e.holds[n], ok) for n, ok in kept.items())
     assert any(e.passed.any() for e in eligibility.evaluate(state, p).values())
+
+
+def test_counters_advanced_by_adding_yes_no_columns_count_one_year_each(world):
+    """Years of residence, of insurance and of schooling here advance by one exactly for
+    those the rule names (in Panjin; contributing after this year's changes; pupils in
+    Panjin), as the masked increments did."""
+    import copy
+
+    from sim.pipeline import life_course
+
+    state, p, _ = world
+    state = copy.deepcopy(state)
+    t = state.persons
+    before = {c: getattr(t, c).copy() for c in ("residence_years", "insurance_years",
+                                                 "school_years_local")}
+    inside = t.area >= 0
+    pupils = life_course.pupils(t, p) & inside
+    life_course.step(state, p, np.random.default_rng(3))
+    assert np.array_equal(t.residence_years, before["residence_years"] + inside)
+    assert np.array_equal(t.insurance_years, before["insurance_years"] + t.insured)
+    assert np.array_equal(t.school_years_local[inside],
+                          (before["school_years_local"] + pupils)[inside])
+    assert t.insured.any() and pupils.any() and (~inside).any()

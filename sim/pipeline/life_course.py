@@ -133,8 +133,9 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
     uninsured = working & ~persons.insured
     persons.insured |= uninsured & np.where(
         persons.labour_contract, employer_enrolment, flexible_enrolment)
-    persons.insurance_years[persons.insured] += 1
-    persons.job_years[working & ~finds] += 1
+    # counters advance by adding a yes/no column: one pass, not a masked gather and scatter
+    persons.insurance_years += persons.insured
+    persons.job_years += working & ~finds
 
     founds = (persons.employment == SELF_EMPLOYED) & ~persons.enterprise_rep & founding
     new_firms = np.flatnonzero(founds)
@@ -143,16 +144,17 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
     persons.tax_relief[new_firms] = tax_relief[new_firms]
     persons.investment[new_firms] = rng.lognormal(np.log(e.investment_median),
                                                   e.investment_sigma, new_firms.size)
-    persons.tax_years[persons.business_licence & ~founds] += 1
+    persons.tax_years += persons.business_licence & ~founds
 
 
 def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     """Advance every person's life course by one year."""
     lc = p.life_course
     persons = state.persons
-    persons.residence_years[persons.area >= 0] += 1
-    persons.school_years_local[pupils(persons, p) & (persons.area >= 0)] += 1
-    persons.school_years_local[persons.area < 0] = 0
+    inside = persons.area >= 0
+    persons.residence_years += inside  # a yes/no column added: one pass
+    persons.school_years_local += pupils(persons, p) & inside
+    persons.school_years_local[~inside] = 0
     leave_school(state, lc, rng)
     work_transitions(state, lc, rng)
     return {}

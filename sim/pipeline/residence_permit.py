@@ -76,7 +76,7 @@ def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     issued = ~holder & ok & applies
     lapsed = holder & ~ok
     endorsed = holder & ok
-    persons.permit_years[endorsed] += 1
+    persons.permit_years += endorsed  # one pass, not a masked gather and scatter
     persons.permit_years[lapsed] = 0
     persons.permit_years[issued] = 1
     persons.permit[lapsed] = False

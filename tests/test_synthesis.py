@@ -373,6 +373,52 @@ def test_candidate_households_by_hand(monkeypatch):
     assert got["age"].dtype == np.int16 and got["sex"].dtype == got["role"].dtype == np.int8
 
 
+def test_candidate_households_draw_sex_parents_and_ages_per_candidate(monkeypatch):
+    """Each candidate household draws for itself: with every chance one half, 378
+    three-generation candidates (ceil(500 / 2 × 1.5) + 3) of heads of 40 have about half
+    men heads, half two parents, half of the lone parents fathers, half of the children
+    boys (sd at most 0.026 per share, the band ± 0.1), and the mothers' ages at a birth and
+    the heads' ages at their parents' births take each of the 11 values 20–30."""
+    base = load_base()
+    hh = {**base["households"], "local_mix": [0, 0, 0, 0, 1], "migrant_mix": [0, 0, 0, 0, 1],
+          "head_male_share": [0.5] * 5, "spouse_age_sd": 1e-3,
+          "children_per_family": [0, 1, 0], "mother_age_at_first_birth": [20, 30],
+          "birth_spacing_years": 0, "two_parents_share": 0.5,
+          "lone_parent_mother_share": 0.5, "parent_age_gap": [20, 30],
+          "three_generation_max_head_age": 60}
+    base = {**base, "households": hh, "city": {**base["city"], "persons_per_household": 2.0}}
+
+    def forty(bands, shape, survivors):
+        w = np.zeros(len(survivors))
+        w[40] = 1.0
+        return w
+
+    monkeypatch.setattr(synthesis, "single_year_weights", forty)
+    d = base_year_parameters(load_base()).demography
+    d = type("D", (), {"mortality": d.mortality, "fertility": type(
+        "F", (), {"male_share_at_birth": 0.5})()})()
+    cells = np.zeros((1, 1, 5))
+    cells[0, 0, synthesis.LOCAL_URBAN] = 500.0
+    got = synthesis._candidate_households(base, cells, 1.0, d, np.random.default_rng(0))
+    household, age, sex, role = got["household"], got["age"], got["sex"], got["role"]
+    n = 378
+    assert got["household_type"].tolist() == [4] * n
+    head = role == HEAD
+    assert 0.4 < np.mean(sex[head] == 1) < 0.6
+    parents = np.bincount(household[role == PARENT], minlength=n)
+    assert set(parents.tolist()) == {1, 2} and 0.4 < np.mean(parents == 2) < 0.6
+    lone = np.isin(household, np.flatnonzero(parents == 1)) & (role == PARENT)
+    assert 0.4 < np.mean(sex[lone] == 1) < 0.6
+    assert 0.4 < np.mean(sex[role == CHILD] == 1) < 0.6
+    mother = ((role == HEAD) | (role == SPOUSE)) & (sex == 0)
+    mother_age = np.zeros(n, int)
+    mother_age[household[mother]] = age[mother]
+    child = role == CHILD
+    assert set((mother_age[household[child]] - age[child]).tolist()) == set(range(20, 31))
+    parent = role == PARENT
+    assert set((age[parent] - 40).tolist()) == set(range(20, 31))
+
+
 def test_candidate_households_of_women_heads_and_lone_parents(monkeypatch):
     """Three-generation households headed by a woman of 50 (head age weights at 10 and 50;
     the heads' minimum age of 20 leaves 50): her husband is 52; she is the mother, so her

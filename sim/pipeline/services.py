@@ -29,6 +29,7 @@ are aged ``ages[0] <= age < ages[-1]``), ``unit_cost`` (yuan per user per year,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -146,9 +147,15 @@ def permit_conditions_met(state: State, p: YearParameters, rows: np.ndarray | No
 
 
 def _check_names(names: Sequence[str], where: str) -> None:
-    bad = [n for n in names if n not in SERVICES]
+    bad = _unknown(tuple(names))
     if bad:
-        raise ValueError(f"{where}: unknown service(s) {bad}; valid: {', '.join(SERVICES)}")
+        raise ValueError(f"{where}: unknown service(s) {list(bad)}; valid: "
+                         f"{', '.join(SERVICES)}")
+
+
+@functools.cache  # the same few lists every call: `entitled_of` checks six per call
+def _unknown(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(n for n in names if n not in SERVICES)
 
 
 def _of(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
@@ -174,6 +181,11 @@ def entitled(state: State, p: YearParameters, service: str, status: np.ndarray |
                     rows),
         lambda: _of(t.school_years_local, rows) >= rp.exam_schooling_years,
         _of(t.area, rows) != OUTSIDE)
+
+
+# the statuses of the four entitlement lists, as row numbers: numpy reads a list of enum
+# members slowly (it asks each for the array protocols)
+_OUTRIGHT_ORDER = np.array([LOCAL_URBAN, LOCAL_RURAL, NO_PERMIT, PERMIT], np.intp)
 
 
 def entitled_of(p: YearParameters, service: str, status: np.ndarray,
@@ -205,11 +217,11 @@ def entitled_of(p: YearParameters, service: str, status: np.ndarray,
         _check_names(names, where)
     # entitled outright, by status (one lookup instead of a comparison per status)
     outright = np.zeros(len(STATUSES), dtype=bool)
-    outright[[LOCAL_URBAN, LOCAL_RURAL, NO_PERMIT, PERMIT]] = (
+    outright[_OUTRIGHT_ORDER] = (
         service in ent.local_urban, service in ent.local_rural, service in ent.no_permit,
         service in rp.immediate_services)
     out = outright[status]
-    holder = status == PERMIT
+    holder = status == int(PERMIT)
     if service in rp.conditional_services and service not in rp.immediate_services:
         out |= holder & conditions()
     if service == "senior_secondary":  # 中考/高考 after years of local schooling (十一, 十三)

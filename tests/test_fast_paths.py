@@ -632,3 +632,14 @@ def test_counters_advanced_by_adding_yes_no_columns_count_one_year_each(world):
     assert np.array_equal(t.school_years_local[inside],
                           (before["school_years_local"] + pupils)[inside])
     assert t.insured.any() and pupils.any() and (~inside).any()
+
+
+def test_service_names_checked_once_still_refuse_an_unknown_name_every_time(world):
+    """The check of the entitlement lists is cached per list: a list with an unknown
+    service is refused at every call, a valid one passes at every call."""
+    state, p, _ = world
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"unknown service\(s\) \['schooling'\]"):
+            services._check_names(["public_culture", "schooling"], "x")
+        services._check_names(list(services.SERVICES), "x")
+    assert services.entitled(state, p, "public_culture").any()

@@ -643,3 +643,29 @@ def test_service_names_checked_once_still_refuse_an_unknown_name_every_time(worl
             services._check_names(["public_culture", "schooling"], "x")
         services._check_names(list(services.SERVICES), "x")
     assert services.entitled(state, p, "public_culture").any()
+
+
+def test_departures_with_the_rate_of_the_migrant_heads_only_equal_the_rule_over_everyone(
+        world):
+    """The migrant households that leave, from the departure rate of their heads only,
+    are those of the rule over every person (same draws)."""
+    import copy
+
+    state, p, _ = world
+    state = copy.deepcopy(state)
+    t, m = state.persons, p.migration
+    draw_migrant, draw_local = np.random.default_rng(6).random((2, len(t)))
+    rate = np.where(t.residence_years > m.settled_migrant_years,
+                    m.migrant_departure_rate * m.settled_departure_factor,
+                    m.migrant_departure_rate)
+    groups = state.by_household
+    leaves = (groups.project(groups.any(state.migrant_heads() & (draw_migrant < rate)))
+              & (t.hukou_area == -1))
+    young = (t.age >= m.young_mover_ages[0]) & (t.age < m.young_mover_ages[1])
+    local = ((t.hukou_area >= 0) & (t.area >= 0) & ~leaves & young
+             & (draw_local < m.local_departure_rate))
+    n_areas = len(load_areas())
+    just_left = migration.departures(state, m, np.random.default_rng(6), {}, n_areas,
+                                     np.zeros(len(t), bool))
+    assert leaves.any() and local.any()
+    assert np.array_equal(just_left, leaves | local)

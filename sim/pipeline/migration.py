@@ -203,10 +203,11 @@ def departures(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_a
     hukou moved out, in one copy of the table. Returns who left this year (bool per person)."""
     persons = state.persons
     draw_migrant, draw_local = rng.random((2, len(persons)))
-    rate = np.where(persons.residence_years > m.settled_migrant_years,
+    heads = np.flatnonzero(state.migrant_heads())  # the rate of the migrant heads only
+    rate = np.where(persons.residence_years[heads] > m.settled_migrant_years,
                     m.migrant_departure_rate * m.settled_departure_factor,
                     m.migrant_departure_rate)
-    leaving_hh = state.by_household.any(state.migrant_heads() & (draw_migrant < rate))
+    leaving_hh = state.by_household.any(draw_migrant[heads] < rate, rows=heads)
     leaves = state.by_household.project(leaving_hh) & (persons.hukou_area == OUTSIDE)
     for origin, cat in ((LIAONING, "liaoning"), (OTHER_PROVINCE, "other_province")):
         sel = leaves & (persons.origin == origin)

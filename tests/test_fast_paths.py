@@ -669,3 +669,34 @@ def test_departures_with_the_rate_of_the_migrant_heads_only_equal_the_rule_over_
                                      np.zeros(len(t), bool))
     assert leaves.any() and local.any()
     assert np.array_equal(just_left, leaves | local)
+
+
+@pytest.mark.parametrize("year", [2017, 2018])
+def test_urban_villages_of_a_year_without_conversions_equal_counting_nobody(world, year):
+    """A year without scheduled conversions returns the flows of the full step (zeros)
+    without counting the villages; a year with some converts the same villages whether
+    the village table is passed in or counted again."""
+    import copy
+
+    from sim.pipeline import urban_village as uv
+
+    state, _, _ = world
+    p = load_defaults().at(year)
+    fast_state, plain_state = copy.deepcopy(state), copy.deepcopy(state)
+    fast = uv.step(fast_state, p, np.random.default_rng(2))
+    rng = np.random.default_rng(2)
+    ids, areas, _ = uv.village_areas(plain_state)
+    chosen = uv.choose_villages(plain_state, p, rng)
+    converts = uv.convert(plain_state, chosen, p.year)
+    n_areas = len(load_areas())
+    plain = {("settlements", "urban_village"): per_area(
+                 converts, plain_state.persons.hukou_area, n_areas,
+                 plain_state.persons.weight.astype(float)),
+             ("villages_converted", ""): np.bincount(areas[np.isin(ids, chosen)],
+                                                     minlength=n_areas).astype(float)}
+    assert fast.keys() == plain.keys()
+    assert all(np.array_equal(fast[k], plain[k]) for k in plain)
+    assert (len(chosen) > 0) == (year == 2017)
+    assert all(np.array_equal(a, b) for a, b in zip(
+        fast_state.persons.columns().values(), plain_state.persons.columns().values(),
+        strict=True))

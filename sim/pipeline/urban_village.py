@@ -52,14 +52,17 @@ def village_areas(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ids, persons.hukou_area[first[ids]], rural[ids]
 
 
-def choose_villages(state: State, p: YearParameters, rng: np.random.Generator) -> np.ndarray:
+def choose_villages(state: State, p: YearParameters, rng: np.random.Generator,
+                    villages: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                    ) -> np.ndarray:
     """Ids of the villages the schedule converts in year ``p.year``.
 
     Each row converts ``share`` × (the area's villages), stochastically rounded so small
-    shares are right on average, capped by the villages still rural.
+    shares are right on average, capped by the villages still rural. ``villages``: the
+    `village_areas` of the state, if already known.
     """
     area_list = load_areas()
-    ids, areas, rural = village_areas(state)
+    ids, areas, rural = village_areas(state) if villages is None else villages
     chosen = []
     for row in p.policy.urban_village.schedule:
         if row.year != p.year:
@@ -102,10 +105,14 @@ def convert(state: State, villages: np.ndarray, year: int) -> np.ndarray:
 def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     """Convert this year's scheduled villages; flows by the villages' (hukou) area."""
     persons = state.persons
-    ids, areas, _ = village_areas(state)
-    villages = choose_villages(state, p, rng)
-    converts = convert(state, villages, p.year)
     n_areas = len(load_areas())
+    if all(row.year != p.year for row in p.policy.urban_village.schedule):
+        # no conversion this year (most years): the zeros that counting nobody gives
+        return {("settlements", "urban_village"): np.zeros(n_areas),
+                ("villages_converted", ""): np.zeros(n_areas)}
+    ids, areas, rural = village_areas(state)
+    villages = choose_villages(state, p, rng, (ids, areas, rural))
+    converts = convert(state, villages, p.year)
     w = persons.weight.astype(np.float64)
     return {
         ("settlements", "urban_village"): per_area(converts, persons.hukou_area, n_areas, w),

@@ -700,3 +700,28 @@ def test_urban_villages_of_a_year_without_conversions_equal_counting_nobody(worl
     assert all(np.array_equal(a, b) for a, b in zip(
         fast_state.persons.columns().values(), plain_state.persons.columns().values(),
         strict=True))
+
+
+def test_movers_channel_and_place_over_the_movers_equal_the_rule_over_everyone(world):
+    """Each mover's channel and registration place, taken from their applicant over the
+    movers only, equal the rule's arrays over every person (NONE for the others)."""
+    import copy
+
+    state, p, _ = world
+    state = copy.deepcopy(state)
+    t = state.persons
+    d = settlement.decide(state, p, np.random.default_rng(1))
+    best = settlement.first_channel(d.eligibility)
+    own_channel = np.where(d.applicant, best, -1).astype(np.int8)
+    own_place = settlement.registration_place(state, p, own_channel)
+    brings = np.array([eligibility.BRINGS_FAMILY.get(c, False)
+                       for c in range(len(settlement.CHANNELS))])
+    with_family = d.applicant & brings[np.maximum(own_channel, 0)]
+    kin = eligibility.family(state, with_family)
+    applicant_row = np.zeros(len(state.households), np.int64)
+    applicant_row[t.household[with_family]] = np.flatnonzero(with_family)
+    source = np.where(kin, applicant_row[t.household], np.arange(len(t)))
+    assert d.applicant.any() and kin.any()
+    assert np.array_equal(d.channel, np.where(d.applicant | kin, own_channel[source], -1))
+    assert np.array_equal(d.registration, np.where(d.applicant | kin, own_place[source], -1))
+    assert d.channel.dtype == d.registration.dtype == np.int8

@@ -156,9 +156,12 @@ def decide(state: State, p: YearParameters, rng: np.random.Generator) -> Decisio
     kin = family(state, with_family)
     applicant_row = np.zeros(len(state.households), np.int64)
     applicant_row[persons.household[with_family]] = np.flatnonzero(with_family)
-    source = np.where(kin, applicant_row[persons.household], np.arange(len(persons)))
-    channel = np.where(applicant | kin, own_channel[source], NONE).astype(np.int8)
-    registration = np.where(applicant | kin, own_place[source], NONE).astype(np.int8)
+    # the movers' channel and place, from their applicant (a few rows; NONE elsewhere)
+    movers = np.flatnonzero(applicant | kin)
+    source = np.where(kin[movers], applicant_row[persons.household[movers]], movers)
+    channel = np.full(len(persons), NONE, np.int8)
+    registration = np.full(len(persons), NONE, np.int8)
+    channel[movers], registration[movers] = own_channel[source], own_place[source]
     return Decision(eligibility, applicant, channel, registration, intending)
 
 

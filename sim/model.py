@@ -147,10 +147,13 @@ class UrbanizationModel(mesa.Model):
             return
         values = indicators.stocks(self.state, len(self.areas)) | flows
         table = self.datacollector.tables["indicators"]
-        for row in indicators.rows(values, self.year, self.areas.ids, self.areas.city_id,
-                                   self.scenario.name, self.replicate):
-            for column, value in zip(indicators.COLUMNS, row, strict=True):
-                table[column].append(value)
+        rows = indicators.rows(values, self.year, self.areas.ids, self.areas.city_id,
+                               self.scenario.name, self.replicate)
+        if not rows:
+            return
+        for column, values_of_column in zip(indicators.COLUMNS, zip(*rows, strict=True),
+                                            strict=True):  # a column at a time
+            table[column].extend(values_of_column)
 
     def indicators(self) -> pd.DataFrame:
         """The tidy indicator table collected so far."""

@@ -37,11 +37,12 @@ def sum_by_area(index: np.ndarray, weights: np.ndarray, n_areas: int) -> np.ndar
 
 
 def per_area(values: np.ndarray, area: np.ndarray, n_areas: int,
-             weights: np.ndarray | None = None) -> np.ndarray:
+             weights: np.ndarray | None = None, index: np.ndarray | None = None
+             ) -> np.ndarray:
     """Sum of ``weights`` (or of ``values`` where it is boolean) per area.
 
     Rows with an area outside ``0..n_areas-1`` (people living outside Panjin)
-    are ignored.
+    are ignored. ``index``: `area_index` of ``area``, if computed already for other sums.
 
     >>> per_area(np.array([True, True, False]), np.array([0, 1, 1]), 2).tolist()
     [1.0, 1.0]
@@ -50,11 +51,12 @@ def per_area(values: np.ndarray, area: np.ndarray, n_areas: int,
         rows = np.flatnonzero(values)
         if 2 * rows.size < values.size:  # few rows (deaths, settlers): sum those only
             w = np.ones(rows.size) if weights is None else weights[rows]
-            return sum_by_area(area_index(area[rows], n_areas), w, n_areas)
+            return sum_by_area(area_index(area[rows], n_areas) if index is None
+                               else index[rows], w, n_areas)
         w = values.astype(np.float64) if weights is None else np.where(values, weights, 0.0)
     else:
         w = values if weights is None else values * weights
-    return sum_by_area(area_index(area, n_areas), w, n_areas)
+    return sum_by_area(area_index(area, n_areas) if index is None else index, w, n_areas)
 
 
 def per_area_by(codes: np.ndarray, n_codes: int, area: np.ndarray, n_areas: int,

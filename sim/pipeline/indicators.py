@@ -39,17 +39,19 @@ def stocks(state: State, n_areas: int) -> ByArea:
     w = p.weight.astype(float)
     here, registered = area_index(p.area, n_areas), area_index(p.hukou_area, n_areas)
 
-    def total(index: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
-        return sum_by_area(index, w if where is None else np.where(where, w, 0.0), n_areas)
+    def total(index: np.ndarray, area: np.ndarray, where: np.ndarray | None = None
+              ) -> np.ndarray:  # a rare ``where`` (permits, the old) sums its rows only
+        return (sum_by_area(index, w, n_areas) if where is None
+                else per_area(where, area, n_areas, w, index))
 
     out: ByArea = {
-        ("resident_population", ""): total(here),
-        ("resident_urban_population", ""): total(here, one_of(p.place, URBAN_PLACES)),
-        ("registered_population", ""): total(registered),
-        ("registered_urban_population", ""): total(registered, p.hukou_urban),
-        ("registered_population_aged_60_plus", ""): total(registered,
+        ("resident_population", ""): total(here, p.area),
+        ("resident_urban_population", ""): total(here, p.area, one_of(p.place, URBAN_PLACES)),
+        ("registered_population", ""): total(registered, p.hukou_area),
+        ("registered_urban_population", ""): total(registered, p.hukou_area, p.hukou_urban),
+        ("registered_population_aged_60_plus", ""): total(registered, p.hukou_area,
                                                           p.age >= BULLETIN_OLD_AGE),
-        ("residence_permit_holders", ""): total(here, p.permit),
+        ("residence_permit_holders", ""): total(here, p.area, p.permit),
     }
     for rate, (num, den) in RATES.items():
         out[(rate, "")] = _ratio(out[(num, "")], out[(den, "")])

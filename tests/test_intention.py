@@ -318,7 +318,9 @@ def test_school_children_term_counts_migrant_pupils_without_exam_access():
     """Household 0: an adult and a migrant pupil of 10 with 2 local school years (3 give
     exam access): term 1 for both. Household 1: a migrant pupil with 3 years. Household 2:
     a Panjin-hukou pupil. Household 3: a migrant of 18 (past school age). Household 4: a
-    migrant of 6 (first school age) with none."""
+    migrant of 6 (first school age) with none. Asked for the rows 6, 1 and 4 only (of
+    households 4, 0 and 3), the same terms: the pupils are found among those households'
+    members."""
     state = make_state(7, household=[0, 0, 1, 2, 3, 4, 4],
                        age=[30, 10, 10, 10, 18, 6, 35], hukou_area=[-1, -1, -1, 0, -1, -1, -1],
                        school_years_local=[0, 2, 3, 0, 0, 0, 0])
@@ -330,6 +332,8 @@ def test_school_children_term_counts_migrant_pupils_without_exam_access():
          "life_course.schooling.ages": [6, 18]}).at(2018)
     np.testing.assert_allclose(_logit(intention.probability(state, p)),
                                [0.9, 0.9, 0, 0, 0, 0.9, 0.9], atol=1e-12)
+    np.testing.assert_allclose(_logit(intention.probability(state, p, np.array([6, 1, 4]))),
+                               [0.9, 0.9, 0], atol=1e-12)
 
 
 def test_homestead_and_land_surrender_scale_the_chance():

@@ -37,6 +37,15 @@ def year(state, **chances):
     lc.step(state, params(2016, **{**NOTHING, **chances}), np.random.default_rng(0))
 
 
+def test_pupils_are_of_school_age_from_the_first_age_to_the_end_age_of_rows_if_given():
+    """School ages [6, 18): of persons 5, 6, 17 and 18 the middle two are pupils; asked for
+    the rows 3 and 1 only, the answer is for those two, in that order."""
+    state = make_state(4, age=[5, 6, 17, 18])
+    p = params(2016, **{"life_course.schooling.ages": [6, 18]})
+    assert lc.pupils(state.persons, p).tolist() == [False, True, True, False]
+    assert lc.pupils(state.persons, p, np.array([3, 1])).tolist() == [False, True]
+
+
 def test_schooling_years_count_for_pupils_in_panjin():
     """Pupils are aged 6 to 17; a pupil living outside Panjin loses the local count; the
     residence count grows only in Panjin."""

@@ -111,6 +111,18 @@ def test_step_flows_by_village_area():
     assert flows[("villages_converted", "")].tolist() == [1, 0, 0, 1, 0]
 
 
+def test_a_year_without_a_schedule_row_reports_zero_flows_for_every_area():
+    """In a year no schedule row names (2017, the only row being for 2018), nobody
+    converts: the step reports the same two flows as in a conversion year, zero in each of
+    the five areas."""
+    state = villages_state()
+    urban = state.persons.hukou_urban.copy()
+    flows = uv.step(state, schedule((2018, "panshan", 1.0)), np.random.default_rng(0))
+    assert {k: v.tolist() for k, v in flows.items()} == {
+        ("settlements", "urban_village"): [0.0] * 5, ("villages_converted", ""): [0.0] * 5}
+    assert (state.persons.hukou_urban == urban).all()
+
+
 def test_default_schedule_names_real_areas():
     areas = load_areas()
     rows = params().policy.urban_village.schedule

@@ -18,6 +18,7 @@ from sim.population import (
     OTHER_PROVINCE,
     OUTSIDE,
     OWN,
+    PANJIN,
     RENT,
     SPOUSE,
     URBAN_DISTRICT,
@@ -68,6 +69,18 @@ def test_migrant_households_leave_and_flows_count_them():
                            np.random.default_rng(0))
     assert len(state.persons) == 0
     assert flows[("departures", "liaoning")][0] == 3
+
+
+def test_only_migrant_households_leave_not_a_migrant_in_a_panjin_household():
+    """A migrant household is one whose head has no Panjin hukou: with a sure migrant
+    departure, the migrant wife (no Panjin hukou) of a Panjin hukou holder stays; the head
+    and child of a migrant household leave."""
+    state = make_state(4, household=[0, 0, 1, 1], role=[HEAD, SPOUSE, HEAD, CHILD],
+                       hukou_area=[0, OUTSIDE, OUTSIDE, OUTSIDE],
+                       origin=[PANJIN, LIAONING, LIAONING, LIAONING])
+    migration.step(state, params(**{**NO_MOVES, "migration.migrant_departure_rate": 1.0}),
+                   np.random.default_rng(0))
+    assert state.persons.id.tolist() == [100, 101]
 
 
 def test_outside_holders_return_or_move_their_hukou_out():

@@ -177,7 +177,11 @@ def _settled(name: str, seeds=(1, 2, 3)) -> float:
 def cumulative_settlements():
     names = ("full_opening", "reform_2015", "pre_reform", "no_collective_household",
              "strict_insurance", "land_for_hukou", "generous_permit")
-    return {n: _settled(n) for n in names}
+    # Eight seeds: at scale 0.02 the paired seed-to-seed spread of the reform's settlements
+    # is about 6,000 persons, as large as the strict-insurance variant's effect (about 7,000
+    # fewer, measured on seeds 1-8 after session 6's recalibration); three seeds put that
+    # variant above the reform by chance.
+    return {n: _settled(n, seeds=range(1, 9)) for n in names}
 
 
 def test_scenario_ordering_of_cumulative_settlements(cumulative_settlements):

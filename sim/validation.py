@@ -13,7 +13,8 @@ be flagged ``informed_base_data`` when the assumed 2015 base data were set with 
 (no 2015 figure exists): its level then is not a clean out-of-sample test, its change is.
 A ``held_out`` figure (added after both sets were fitted) is out of sample for every set.
 Each out-of-sample figure is also compared with the naive forecast a planner would make
-without the model: the trend of the previous observations extrapolated (`naive_forecast`).
+without the model: the trend of the previous observations the set was fitted to,
+extrapolated (`naive_forecast`), so that both forecasts start from the same figures.
 
 Example
 -------
@@ -104,15 +105,22 @@ def fitted_through(manifest: dict[str, Any]) -> int | None:
     return None if calibration is None else calibration["through"]
 
 
-def naive_forecast(obs: dict[str, Any], observations: list[dict[str, Any]]) -> float | None:
+def naive_forecast(obs: dict[str, Any], observations: list[dict[str, Any]],
+                   through: int | None = None) -> float | None:
     """The trend a planner would extrapolate without a model: from the two latest earlier
     observations of the same indicator and area (levels only), a straight line; from one,
-    no change. None when there is no earlier observation."""
+    no change. None when there is no earlier observation.
+
+    With ``through`` (the run's calibration set), only the figures that set was fitted to
+    count as known: the trend gets the information the model got, no more. Without it, a
+    backtest's 2022 trend would be drawn through the 2021 figure the model never saw (a
+    one-year-ahead forecast against the model's two-year-ahead one)."""
     if "change_from" in obs:
         return 0.0  # the naive forecast of a change is no change
     earlier = sorted((o["year"], o["observed"]) for o in observations
                      if o["indicator"] == obs["indicator"] and o["area"] == obs["area"]
-                     and "change_from" not in o and o["year"] < obs["year"])
+                     and "change_from" not in o and o["year"] < obs["year"]
+                     and (through is None or role(o, through) == "calibration"))
     if not earlier:
         return None
     if len(earlier) == 1:
@@ -143,7 +151,7 @@ def validation_table(frame: pd.DataFrame, through: int | None,
         values = [v for v in values if v is not None]
         model = float(np.mean(values)) if values else None
         kind = role(obs, through)
-        naive = naive_forecast(obs, observations) if kind == "out_of_sample" else None
+        naive = naive_forecast(obs, observations, through) if kind == "out_of_sample" else None
         error = None if model is None else model - obs["observed"]
         out.append({
             "role": kind, "indicator": obs["indicator"], "area": obs["area"],
@@ -161,6 +169,26 @@ def validation_table(frame: pd.DataFrame, through: int | None,
             "source": obs["source"],
         })
     return pd.DataFrame(out)
+
+
+def out_of_sample_score(table: pd.DataFrame) -> dict[str, int]:
+    """How the model's out-of-sample figures compare with the naive trend's, over the rows
+    of `validation_table` that have both (a model value and a naive forecast): how many
+    each gets within the figure's tolerance, and on how many the model is the nearer.
+
+    >>> t = pd.DataFrame({"role": ["out_of_sample"] * 2, "model": [10.0, 30.0],
+    ...                   "naive_forecast": [12.0, 20.0], "observed": [10.5, 21.0],
+    ...                   "tolerance": [1.0, 2.0]})
+    >>> out_of_sample_score(t)
+    {'figures': 2, 'model_within': 1, 'naive_within': 1, 'model_nearer': 1}
+    """
+    rows = table[(table.role == "out_of_sample") & table.model.notna()
+                 & table.naive_forecast.notna()]
+    model = (rows.model - rows.observed).abs()
+    naive = (rows.naive_forecast - rows.observed).abs()
+    return {"figures": len(rows), "model_within": int((model <= rows.tolerance).sum()),
+            "naive_within": int((naive <= rows.tolerance).sum()),
+            "model_nearer": int((model < naive).sum())}
 
 
 def _format_value(indicator: str, value: float | None) -> str:
@@ -201,3 +229,9 @@ def print_validation(table: pd.DataFrame, out: TextIO | None = None) -> None:
             flag = "  [level informed the 2015 base data]" if r.informed_base_data else ""
             print(f"  {what:<58} observed {_format_value(r.indicator, r.observed):>10}  "
                   f"{status}{naive}{flag}", file=out)
+        if role == "out_of_sample":
+            score = out_of_sample_score(table)
+            if score["figures"]:
+                print(f"  of the {score['figures']} with a naive forecast: within tolerance "
+                      f"model {score['model_within']}, naive {score['naive_within']}; "
+                      f"model nearer on {score['model_nearer']}", file=out)

@@ -10,6 +10,7 @@ from sim.validation import (
     load_observations,
     naive_forecast,
     observation_value,
+    out_of_sample_score,
     role,
     validation_table,
 )
@@ -119,6 +120,30 @@ def test_naive_forecast_extrapolates_the_trend_of_earlier_figures():
     assert naive_forecast(obs[1], obs) == pytest.approx(100.0)  # one earlier figure: flat
     assert naive_forecast(obs[0], obs) is None
     assert naive_forecast({**obs[2], "change_from": 2021}, obs) == 0.0
+
+
+def test_naive_forecast_knows_only_what_the_calibration_set_was_fitted_to():
+    """A backtest fitted to the figures to 2020 is judged against a trend drawn through
+    those same figures, not through the 2021 figure it never saw; a held-out figure is
+    never known to the trend either."""
+    obs = [{"indicator": "x", "area": "a", "year": 2019, "observed": 104.0},
+           {"indicator": "x", "area": "a", "year": 2020, "observed": 100.0},
+           {"indicator": "x", "area": "a", "year": 2021, "observed": 98.0},
+           {"indicator": "x", "area": "a", "year": 2022, "observed": 80.0, "held_out": True},
+           {"indicator": "x", "area": "a", "year": 2023, "observed": 90.0}]
+    assert naive_forecast(obs[4], obs) == pytest.approx(62.0)              # 80 − 18
+    assert naive_forecast(obs[4], obs, through=2020) == pytest.approx(88.0)  # 100 − 3 × 4
+    assert naive_forecast(obs[4], obs, through=2023) == pytest.approx(94.0)  # 98 − 2 × 2
+    assert naive_forecast(obs[0], obs, through=2020) is None
+
+
+def test_out_of_sample_score_counts_figures_with_both_forecasts():
+    t = pd.DataFrame({"role": ["calibration", "out_of_sample", "out_of_sample",
+                               "out_of_sample"],
+                      "model": [1.0, 10.0, 30.0, 5.0], "naive_forecast": [None, 12.0, 20.0, None],
+                      "observed": [1.0, 10.5, 21.0, 5.0], "tolerance": [1.0, 1.0, 2.0, 1.0]})
+    assert out_of_sample_score(t) == {"figures": 2, "model_within": 1, "naive_within": 1,
+                                      "model_nearer": 1}
 
 
 def test_table_has_roles_means_over_replicates_and_bands():

@@ -741,3 +741,23 @@ def test_per_area_with_the_area_index_given_equals_computing_it():
         dense = sum_by_area(index, np.where(values, weights, 0.0), 3)
         assert np.array_equal(per_area(values, area, 3, weights, index), dense)
         assert np.array_equal(per_area(values, area, 3, weights), dense)
+
+
+def test_fit_report_over_the_residents_columns_equals_the_sums_over_everyone(world):
+    from sim.synthesis import base_year_parameters, fit_report, load_base
+
+    state = world[0]
+    base = load_base()
+    rows = {(r["marginal"], r["key"]): r for r in
+            fit_report(state, base, base_year_parameters(base)).rows}
+    t = state.persons
+    inside = t.area >= 0
+    w = t.weight.astype(float)
+    total = w[inside].sum()
+    households = len(np.unique(t.household[inside]))  # the plain count: sorting
+    assert rows["households", "persons_per_household"]["synthesized"] == round(
+        inside.sum() / households, 3)
+    assert rows["sex", "male_share"]["synthesized"] == round(
+        w[inside & (t.sex == 1)].sum() / total, 3)
+    young = inside & (t.age >= 0) & (t.age < 15)
+    assert rows["age_share", "0-14"]["synthesized"] == round(w[young].sum() / total, 3)

@@ -761,3 +761,24 @@ def test_fit_report_over_the_residents_columns_equals_the_sums_over_everyone(wor
         w[inside & (t.sex == 1)].sum() / total, 3)
     young = inside & (t.age >= 0) & (t.age < 15)
     assert rows["age_share", "0-14"]["synthesized"] == round(w[young].sum() / total, 3)
+
+
+@pytest.mark.parametrize("scale", [0.005, 0.03, 0.7])
+def test_stocks_counted_times_a_uniform_weight_equal_the_weighted_sums_bit_for_bit(world,
+                                                                                   scale):
+    from sim.pipeline import indicators, uniform_weight
+
+    t = world[0].persons.take(np.arange(len(world[0].persons)))
+    t.weight[:] = 1 / scale  # 200, and weights with every bit of a float32 in use
+    t.age[::7] = 60  # the old, the urban and the holders in every area
+    t.hukou_urban[::5] = ~t.hukou_urban[::5]
+    n = len(load_areas().ids)
+    weight = uniform_weight(t.weight)
+    assert weight == float(np.float32(1 / scale))
+    counted = indicators._counted_stocks(t, n, weight)
+    weighted = indicators._weighted_stocks(t, n)
+    assert counted.keys() == weighted.keys()
+    for key, values in weighted.items():
+        assert counted[key].tobytes() == values.tobytes(), key
+    t.weight[3] = 1.0  # one agent of another weight: the weighted sums
+    assert uniform_weight(t.weight) is None

@@ -31,6 +31,26 @@ def area_index(area: np.ndarray, n_areas: int) -> np.ndarray:
     return index
 
 
+def uniform_weight(weights: np.ndarray) -> float | None:
+    """The weight every agent carries, if they all carry the same (a synthetic population:
+    1/scale), else None (an imported extract may differ).
+
+    A sum of ``k`` equal float32 weights is then ``k`` times the weight exactly, in any
+    order: a float32 has 24 significant bits, so every partial sum ``j × w`` (``j`` below
+    2**29) is a float64 without rounding. Sums of weights can so be counted instead
+    (integers, one byte-sized key a row) and give the same bits as the weighted sums.
+
+    >>> uniform_weight(np.full(3, 1 / 0.03, np.float32)) == float(np.float32(1 / 0.03))
+    True
+    >>> uniform_weight(np.array([1.0, 2.0], np.float32)) is None
+    True
+    """
+    if weights.dtype != np.float32 or not weights.size or len(weights) >= 2**29:
+        return None
+    first = weights[0]
+    return float(first) if weights.min() == first == weights.max() else None
+
+
 def sum_by_area(index: np.ndarray, weights: np.ndarray, n_areas: int) -> np.ndarray:
     """Sum of ``weights`` per area, given `area_index`."""
     return np.bincount(index, weights=weights, minlength=n_areas + 1)[:n_areas]

@@ -782,3 +782,24 @@ def test_stocks_counted_times_a_uniform_weight_equal_the_weighted_sums_bit_for_b
         assert counted[key].tobytes() == values.tobytes(), key
     t.weight[3] = 1.0  # one agent of another weight: the weighted sums
     assert uniform_weight(t.weight) is None
+
+
+@pytest.mark.parametrize("share", [0.01, 0.4, 0.9])
+def test_per_area_of_the_float32_weights_equals_their_float64_copy_bit_for_bit(share):
+    rng = np.random.default_rng(5)
+    area = rng.integers(-1, 5, 4000).astype(np.int8)
+    weight = (rng.random(4000) * 50).astype(np.float32)  # every bit of a float32 in use
+    values = rng.random(4000) < share
+    for v in (values, rng.random(4000)):  # rare and dense yes/no, and numbers
+        assert (per_area(v, area, 5, weight).tobytes()
+                == per_area(v, area, 5, weight.astype(np.float64)).tobytes())
+
+
+def test_fiscal_pupils_counted_once_equal_those_counted_by_each_use(world):
+    state, p, _ = world
+    n = len(load_areas().ids)
+    pupils = fiscal.migrant_pupils(state, p, n)
+    assert np.array_equal(fiscal.citizenization_reward(state, p, n, pupils),
+                          fiscal.citizenization_reward(state, p, n))
+    assert np.array_equal(fiscal.linkage_factors(state, p, n, pupils),
+                          fiscal.linkage_factors(state, p, n))

@@ -414,7 +414,7 @@ def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     # deaths in the first year of life (ages are counted at the end of the year)
     infant_dies = rng.random(len(children)) < death_probability(children.age, children.sex, d)
 
-    w, wc = persons.weight.astype(float), children.weight.astype(float)
+    w, wc = persons.weight, children.weight  # float32: `per_area` sums in float64
     born = np.ones(len(children), bool)
     flows: Flows = {
         ("deaths", ""): per_area(dies, persons.area, n_areas, w)

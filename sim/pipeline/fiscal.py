@@ -133,13 +133,13 @@ def migrant_pupils(state: State, p: YearParameters, n_areas: int) -> np.ndarray:
     t = state.persons
     pupil = (t.hukou_area == OUTSIDE) & (age_band(t.age, p.services.compulsory_education.ages)
                                          >= 0)
-    return per_area(pupil, t.area, n_areas, t.weight.astype(float))
+    return per_area(pupil, t.area, n_areas, t.weight)
 
 
 def residents(state: State, n_areas: int) -> np.ndarray:
     """Resident population per area (registered and floating alike, clause 十六)."""
     t = state.persons
-    return per_area(t.area != OUTSIDE, t.area, n_areas, t.weight.astype(float))
+    return per_area(t.area != OUTSIDE, t.area, n_areas, t.weight)
 
 
 def grown(base: float | np.ndarray, rate: float, years: int) -> Any:
@@ -157,24 +157,29 @@ def capacity_tilt(revenue: np.ndarray, population: np.ndarray, exponent: float) 
     return ratio ** exponent
 
 
-def citizenization_reward(state: State, p: YearParameters, n_areas: int) -> np.ndarray:
+def citizenization_reward(state: State, p: YearParameters, n_areas: int,
+                          pupils: np.ndarray | None = None) -> np.ndarray:
     """Estimated central reward (市民化奖励资金, 财预〔2022〕60号) plus the province's
-    matching share, attributed to the area whose settlers and migrant pupils earned it."""
+    matching share, attributed to the area whose settlers and migrant pupils earned it.
+    ``pupils``: `migrant_pupils`, if counted already (`step` counts them once for both
+    the reward and the linkage)."""
     r = p.fiscal.reward
     rates = np.array([r.rate_within_city, r.rate_within_province, r.rate_cross_province])
     central = (settlers_by_origin(state, r.phase_down, n_areas) @ rates
-               + r.pupil_rate * migrant_pupils(state, p, n_areas))
+               + r.pupil_rate * (migrant_pupils(state, p, n_areas) if pupils is None
+                                 else pupils))
     return central * (1.0 + r.provincial_match)
 
 
-def linkage_factors(state: State, p: YearParameters, n_areas: int) -> np.ndarray:
+def linkage_factors(state: State, p: YearParameters, n_areas: int,
+                    pupils: np.ndarray | None = None) -> np.ndarray:
     """Areas × `LINKAGE_FACTORS`: phase-weighted settlers by origin, permit holders,
-    migrant pupils."""
+    migrant pupils (``pupils``, if counted already)."""
     t = state.persons
-    permits = per_area(t.permit & (t.hukou_area == OUTSIDE), t.area, n_areas,
-                       t.weight.astype(float))
+    permits = per_area(t.permit & (t.hukou_area == OUTSIDE), t.area, n_areas, t.weight)
     return np.column_stack([settlers_by_origin(state, p.fiscal.linkage.phase_down, n_areas),
-                            permits, migrant_pupils(state, p, n_areas)])
+                            permits, migrant_pupils(state, p, n_areas) if pupils is None
+                            else pupils])
 
 
 def linkage_weights(p: YearParameters) -> np.ndarray:
@@ -223,8 +228,9 @@ def step(state: State, p: YearParameters, rng: np.random.Generator | None, costs
     people = residents(state, n)
     extra = local_incremental_cost(costs, f.gap_payers, n)
 
-    reward = citizenization_reward(state, p, n)
-    factors = linkage_factors(state, p, n)
+    pupils = migrant_pupils(state, p, n)
+    reward = citizenization_reward(state, p, n, pupils)
+    factors = linkage_factors(state, p, n, pupils)
     settlers = factors[:, :len(SETTLER_ORIGINS)].sum()
     pool = linkage_pool(p, years, settlers, reward.sum())
     tilt = capacity_tilt(revenue, people, f.linkage.capacity_tilt)

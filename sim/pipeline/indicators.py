@@ -113,7 +113,7 @@ def hukou_moves(hukou_area_before: np.ndarray, persons: Persons, n_areas: int) -
     area moves out of one area and into the other.
     """
     moved = hukou_area_before != persons.hukou_area
-    w = persons.weight.astype(float)
+    w = persons.weight
     return {("hukou_moves_in", ""): per_area(moved, persons.hukou_area, n_areas, w),
             ("hukou_moves_out", ""): per_area(moved, hukou_area_before, n_areas, w)}
 

@@ -128,7 +128,7 @@ def _new_households(state: State, rows: np.ndarray, tenure: np.ndarray,
 def _flows(flows: Flows, name: str, category: str, area: np.ndarray, weight: np.ndarray,
            n_areas: int) -> None:
     key = (name, category)
-    add = per_area(np.ones(len(area), bool), area, n_areas, weight.astype(float))
+    add = per_area(np.ones(len(area), bool), area, n_areas, weight)
     flows[key] = flows.get(key, np.zeros(n_areas)) + add
 
 
@@ -273,7 +273,7 @@ def hukou_moves_out(state: State, m: Any, rng: np.random.Generator, flows: Flows
     moves_out = (persons.area == OUTSIDE) & (persons.hukou_area >= 0) & staying_out & \
         (_draws(rng, persons) < m.hukou_out_rate)
     flows[("hukou_moves_out", "")] = per_area(moves_out, persons.hukou_area, n_areas,
-                                              persons.weight.astype(float))
+                                              persons.weight)
     state.persons = persons.take(~(moves_out | gone(persons)))
 
 

@@ -82,7 +82,7 @@ def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     persons.permit[lapsed] = False
     persons.permit[issued] = True
     n_areas = len(load_areas())
-    w = persons.weight.astype(np.float64)
+    w = persons.weight
     return {
         ("residence_permits_issued", ""): per_area(issued, persons.area, n_areas, w),
         ("residence_permits_lapsed", ""): per_area(lapsed, persons.area, n_areas, w),

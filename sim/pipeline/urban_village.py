@@ -113,7 +113,7 @@ def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     ids, areas, rural = village_areas(state)
     villages = choose_villages(state, p, rng, (ids, areas, rural))
     converts = convert(state, villages, p.year)
-    w = persons.weight.astype(np.float64)
+    w = persons.weight
     return {
         ("settlements", "urban_village"): per_area(converts, persons.hukou_area, n_areas, w),
         ("villages_converted", ""): np.bincount(areas[np.isin(ids, villages)],

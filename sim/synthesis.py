@@ -462,10 +462,13 @@ def _ipu(household_group: np.ndarray, group_targets: np.ndarray, sizes: np.ndarr
         for (_, target), c, rows in zip(person_targets, counted, touched, strict=True):
             touched_w = w[rows]  # gathered once for the sum and the update
             w[rows] = touched_w * (target / (c * touched_w).sum())
-        worst_person = np.max(np.abs(counts_now() / goals - 1))
         achieved = np.bincount(group, weights=w * persons, minlength=len(group_targets))
         worst_group = np.max(np.abs(achieved[ok] / group_targets[ok] - 1))
-        if max(worst_person, worst_group) < tolerance:
+        # the person targets are summed again only once the groups are met: in all but
+        # the last few rounds they are not (164 of 168 at scale 0.1), and the sums were
+        # 40% of the IPU
+        if (worst_group < tolerance
+                and np.max(np.abs(counts_now() / goals - 1)) < tolerance):
             break
     return w[kind_of]
 

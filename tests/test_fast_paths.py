@@ -29,7 +29,7 @@ from sim.population import (
     reuse_freed_memory,
 )
 from sim.scenario import load_defaults
-from sim.synthesis import _ipu, synthesize
+from sim.synthesis import _ipu, choice_by_group, synthesize
 
 
 @pytest.fixture(scope="module")
@@ -812,3 +812,18 @@ def test_fiscal_pupils_counted_once_equal_those_counted_by_each_use(world):
                           fiscal.citizenization_reward(state, p, n))
     assert np.array_equal(fiscal.linkage_factors(state, p, n, pupils),
                           fiscal.linkage_factors(state, p, n))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_choice_by_group_counted_per_share_equals_the_table_of_draws(seed):
+    rng = np.random.default_rng(seed)
+    table = rng.random((4, 6)) * (rng.random((4, 6)) < 0.7)  # zero shares too
+    table[:, 0] += 0.01  # no empty row
+    group = rng.integers(0, 4, 5000)
+    cum = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
+    u = np.random.default_rng(seed).random(len(group))  # the draws choice_by_group makes
+    plain = np.minimum((u[:, None] > cum[group]).sum(axis=1), table.shape[1] - 1)
+    drawn = choice_by_group(np.random.default_rng(seed), table, group)
+    assert drawn.dtype == plain.dtype and np.array_equal(drawn, plain)
+    with pytest.raises(IndexError, match="outside the table"):
+        choice_by_group(rng, table, np.array([0, 4]))

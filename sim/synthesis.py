@@ -375,12 +375,14 @@ def _candidate_households(base: dict, cell_persons: np.ndarray, scale: float,
         sex = np.where(two_parents, 1 - k, lone_father).astype(np.int8)
         members.append((n_parents > k, age, sex, PARENT))
     present = np.stack([m[0] & (m[1] >= 0) for m in members], axis=1)
-    hh_index = np.repeat(np.arange(n)[:, None], len(members), axis=1)[present]
+    # a candidate per row, a member per column: the rows of the members present are their
+    # households, the columns their roles (no table of row numbers or roles is built)
+    hh_index, slot = np.nonzero(present)
     return {
         "household": hh_index,
-        "age": np.stack([m[1] for m in members], axis=1)[present].astype(np.int16),
-        "sex": np.stack([m[2] for m in members], axis=1)[present].astype(np.int8),
-        "role": np.stack([np.full(n, m[3]) for m in members], axis=1)[present].astype(np.int8),
+        "age": np.stack([m[1].astype(np.int16) for m in members], axis=1)[present],
+        "sex": np.stack([m[2].astype(np.int8) for m in members], axis=1)[present],
+        "role": np.array([m[3] for m in members], np.int8)[slot],
         "married": np.stack([has_spouse & (m[3] in (HEAD, SPOUSE)) for m in members],
                             axis=1)[present],
         "household_cell": cell,

@@ -827,3 +827,27 @@ def test_choice_by_group_counted_per_share_equals_the_table_of_draws(seed):
     assert drawn.dtype == plain.dtype and np.array_equal(drawn, plain)
     with pytest.raises(IndexError, match="outside the table"):
         choice_by_group(rng, table, np.array([0, 4]))
+
+
+def test_candidate_members_by_slot_are_in_household_order_with_their_roles():
+    """The candidates' members read off the table of member slots: household by household,
+    head first, then spouse, children and parents, each with its slot's role."""
+    from sim.synthesis import (
+        _candidate_households,
+        base_year_parameters,
+        load_base,
+        resident_cells,
+    )
+
+    base = load_base()
+    cand = _candidate_households(base, resident_cells(base), 0.002,
+                                 base_year_parameters(base).demography,
+                                 np.random.default_rng(4))
+    household, role = cand["household"], cand["role"]
+    assert household.dtype == np.intp and role.dtype == np.int8
+    assert (np.diff(household) >= 0).all()
+    first = np.r_[True, household[1:] != household[:-1]]
+    assert (role[first] == HEAD).all() and (np.bincount(household[role == HEAD]) == 1).all()
+    same = ~first[1:]  # the slots' order is the roles' codes' (head 0 ... parent 3)
+    assert (role[1:][same] >= role[:-1][same]).all() and set(np.unique(role)) <= {0, 1, 2, 3}
+    assert (cand["age"][role == HEAD] >= 0).all() and cand["age"].dtype == np.int16

@@ -851,3 +851,30 @@ def test_candidate_members_by_slot_are_in_household_order_with_their_roles():
     same = ~first[1:]  # the slots' order is the roles' codes' (head 0 ... parent 3)
     assert (role[1:][same] >= role[:-1][same]).all() and set(np.unique(role)) <= {0, 1, 2, 3}
     assert (cand["age"][role == HEAD] >= 0).all() and cand["age"].dtype == np.int16
+
+
+@pytest.mark.parametrize("weight", [200.0, 1 / 0.03, None])
+def test_urban_destinations_counted_equal_the_weighted_sums_bit_for_bit(world, weight):
+    from sim.population import VILLAGE, State
+
+    state = world[0]
+    t = state.persons.take(np.arange(len(state.persons)))
+    t.weight[:] = (np.random.default_rng(3).random(len(t)) * 40 if weight is None
+                   else weight)  # None: unequal weights, summed
+    s = State(t, state.households, state.year, state.next_person_id, state.next_household_id)
+    n = len(load_areas().ids)
+    inside = np.flatnonzero((t.area >= 0) & (t.place != VILLAGE) & (t.place >= 0))
+    plain = np.bincount(t.area[inside].astype(np.intp) * 3 + t.place[inside],
+                        weights=t.weight[inside], minlength=3 * n).reshape(n, 3)
+    city, town = migration.urban_destinations(s)
+    assert city.tobytes() == plain[:, 0].tobytes() and town.tobytes() == plain[:, 1:].tobytes()
+
+
+def test_counts_by_area_leave_out_the_outside_and_refuse_keys_past_a_byte():
+    from sim.pipeline import counts_by_area
+
+    area = np.array([-1, 0, 2, 2, 3], np.int8)  # 3: past the areas, left out as outside
+    code = np.array([1, 2, 0, 2, 1], np.uint8)
+    assert counts_by_area(area, code, 3, 3).tolist() == [[0, 0, 1], [0, 0, 0], [1, 0, 1]]
+    assert counts_by_area(area, code, 4, 63).shape == (63, 4)
+    assert counts_by_area(area, code, 4, 64) is None  # 4 × 65 keys: the weighted sums

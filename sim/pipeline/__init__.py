@@ -51,6 +51,33 @@ def uniform_weight(weights: np.ndarray) -> float | None:
     return float(first) if weights.min() == first == weights.max() else None
 
 
+def counts_by_area(area: np.ndarray, code: np.ndarray, n_codes: int, n_areas: int
+                   ) -> np.ndarray | None:
+    """Persons per area and code (``code`` in ``0..n_codes-1``, uint8), ``n_areas`` ×
+    ``n_codes``, counted in one byte-sized key a person ((area + 1) × ``n_codes`` + code);
+    rows outside Panjin are left out. None when the key does not fit a byte (too many
+    areas or codes): the caller sums weights instead.
+
+    With `uniform_weight`, count × weight is the weighted sum to the bit, at a pass over
+    bytes instead of over 8-byte area indices and weights.
+
+    >>> counts_by_area(np.array([0, 1, -1, 1], np.int8), np.array([1, 0, 1, 1], np.uint8),
+    ...                2, 2).tolist()
+    [[0, 1], [1, 1]]
+    """
+    if n_codes * (n_areas + 1) > BYTE_KEYS:
+        return None
+    key = area.astype(np.uint8) + np.uint8(1)  # OUTSIDE (-1) becomes 0, the bin left out
+    key[key > n_areas] = 0
+    key *= np.uint8(n_codes)
+    key += code
+    return np.bincount(key, minlength=n_codes * (n_areas + 1)).reshape(
+        n_areas + 1, n_codes)[1:]
+
+
+BYTE_KEYS = 256  # the keys of `counts_by_area`: one byte
+
+
 def sum_by_area(index: np.ndarray, weights: np.ndarray, n_areas: int) -> np.ndarray:
     """Sum of ``weights`` per area, given `area_index`."""
     return np.bincount(index, weights=weights, minlength=n_areas + 1)[:n_areas]

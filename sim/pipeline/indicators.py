@@ -17,7 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.pipeline import ByArea, Flows, area_index, per_area, sum_by_area, uniform_weight
+from sim.pipeline import (
+    ByArea,
+    Flows,
+    area_index,
+    counts_by_area,
+    per_area,
+    sum_by_area,
+    uniform_weight,
+)
 from sim.population import URBAN_PLACES, Persons, State, one_of
 
 COLUMNS = ("scenario", "replicate", "year", "area", "indicator", "category", "value")
@@ -25,9 +33,6 @@ COLUMNS = ("scenario", "replicate", "year", "area", "indicator", "category", "va
 # The statistical bulletins' "60 岁及以上" (aged 60 and over): a definition of the figures
 # the model is checked against, not a behaviour.
 BULLETIN_OLD_AGE = 60
-
-# `stocks` counts persons in a byte-sized key of (area + 1) × 4 + two yes/no bits
-COUNTED_AREAS = 63
 
 # rate indicator -> (numerator, denominator), each an indicator with category ""
 RATES = {
@@ -40,8 +45,8 @@ def stocks(state: State, n_areas: int) -> ByArea:
     """Population stocks at the end of the year, by area."""
     p = state.persons
     weight = uniform_weight(p.weight)
-    out = (_counted_stocks(p, n_areas, weight)
-           if weight is not None and n_areas < COUNTED_AREAS else _weighted_stocks(p, n_areas))
+    out = None if weight is None else _counted_stocks(p, n_areas, weight)
+    out = _weighted_stocks(p, n_areas) if out is None else out
     for rate, (num, den) in RATES.items():
         out[(rate, "")] = _ratio(out[(num, "")], out[(den, "")])
     return out
@@ -68,19 +73,18 @@ def _weighted_stocks(p: Persons, n_areas: int) -> ByArea:
     }
 
 
-def _counted_stocks(p: Persons, n_areas: int, weight: float) -> ByArea:
+def _counted_stocks(p: Persons, n_areas: int, weight: float) -> ByArea | None:
     """`stocks` when every agent carries ``weight`` (`uniform_weight`): persons counted per
-    area and two yes/no attributes in one byte-sized key for each of the two area columns
-    (two counts instead of six weighted sums), times the weight: the same bits."""
-    def counts(area: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-        # area code + 1 (OUTSIDE and codes past the areas: the overflow bin) and two bits
-        code = area.astype(np.uint8) + np.uint8(1)  # OUTSIDE (-1) becomes 0
-        code[code > n_areas] = 0
-        key = code * np.uint8(4) | first.view(np.uint8) * np.uint8(2) | second.view(np.uint8)
-        return np.bincount(key, minlength=4 * (n_areas + 1)).reshape(n_areas + 1, 4)[1:]
+    area and two yes/no attributes (`counts_by_area`, two counts instead of six weighted
+    sums), times the weight: the same bits. None if the areas are too many to count so."""
+    def counts(area: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray | None:
+        return counts_by_area(area, first.view(np.uint8) * np.uint8(2) | second.view(np.uint8),
+                              4, n_areas)
 
     here = counts(p.area, one_of(p.place, URBAN_PLACES), p.permit)
     registered = counts(p.hukou_area, p.hukou_urban, p.age >= BULLETIN_OLD_AGE)
+    if here is None or registered is None:
+        return None
 
     def total(table: np.ndarray, columns: list[int]) -> np.ndarray:
         return table[:, columns].sum(axis=1) * weight

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.areas import load_areas
-from sim.pipeline import Flows, per_area
+from sim.pipeline import Flows, counts_by_area, per_area, uniform_weight
 from sim.population import (
     CHILD,
     COUNTY_SEAT_TOWN,
@@ -39,6 +39,7 @@ from sim.population import (
     OTHER_PROVINCE,
     OUTSIDE,
     OWN,
+    PLACES,
     RENT,
     URBAN_DISTRICT,
     VILLAGE,
@@ -53,12 +54,21 @@ if TYPE_CHECKING:
 
 
 def urban_destinations(state: State) -> tuple[np.ndarray, np.ndarray]:
-    """Residents per (area, urban place): where movers go, in proportion."""
+    """Residents per (area, urban place): where movers go, in proportion. Agents of one
+    weight are counted per area and place (`counts_by_area`, the same bits)."""
     p = state.persons
     n_areas = len(load_areas())
-    inside = np.flatnonzero((p.area >= 0) & (p.place != VILLAGE) & (p.place >= 0))
-    cell = p.area[inside].astype(np.intp) * 3 + p.place[inside]
-    counts = np.bincount(cell, weights=p.weight[inside], minlength=3 * n_areas).reshape(n_areas, 3)
+    weight = uniform_weight(p.weight)
+    # place + 1 as the code (NONE becomes 0); the urban places are codes 1-3
+    counted = None if weight is None else counts_by_area(
+        p.area, p.place.view(np.uint8) + np.uint8(1), len(PLACES) + 1, n_areas)
+    if counted is not None:
+        counts = counted[:, 1:VILLAGE + 1] * weight
+    else:
+        inside = np.flatnonzero((p.area >= 0) & (p.place != VILLAGE) & (p.place >= 0))
+        cell = p.area[inside].astype(np.intp) * 3 + p.place[inside]
+        counts = np.bincount(cell, weights=p.weight[inside],
+                             minlength=3 * n_areas).reshape(n_areas, 3)
     city = counts[:, URBAN_DISTRICT]
     town = counts[:, [COUNTY_SEAT_TOWN, DESIGNATED_TOWN]]
     return city, town

@@ -878,3 +878,21 @@ def test_counts_by_area_leave_out_the_outside_and_refuse_keys_past_a_byte():
     assert counts_by_area(area, code, 3, 3).tolist() == [[0, 0, 1], [0, 0, 0], [1, 0, 1]]
     assert counts_by_area(area, code, 4, 63).shape == (63, 4)
     assert counts_by_area(area, code, 4, 64) is None  # 4 × 65 keys: the weighted sums
+
+
+def test_chances_of_some_rows_or_looked_up_equal_the_rule_over_everyone(world):
+    from sim.pipeline import residence_permit
+
+    state, p, rng = world
+    t = state.persons
+    rows = np.flatnonzero(rng.random(len(t)) < 0.3)
+    d = p.demography
+    share = demography.married_share_by_group(t, t.sex == 0, d)
+    assert np.array_equal(demography.birth_probability(t.age[rows], d, share),
+                          demography.birth_probability(t.age, d, share)[rows])
+    b = p.behaviour.permit
+    groups = state.by_household
+    factor = np.where(groups.project(groups.any(residence_permit.pupils(t, p))),
+                      b.school_children_factor, 1.0)
+    chance = residence_permit.take_up_probability(state, p)
+    assert chance.tobytes() == np.minimum(b.take_up * factor, 1.0).tobytes()

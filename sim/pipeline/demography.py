@@ -409,8 +409,10 @@ def step(state: State, p: YearParameters, rng: np.random.Generator) -> Flows:
     if d.fertility.married_only:
         share = married_share_by_group(persons, women, d)
         women &= persons.married
-    gives_birth = women & ~dies & (draw_birth < birth_probability(persons.age, d, share))
-    children = newborns(state, np.flatnonzero(gives_birth), d, rng)
+    may_give_birth = np.flatnonzero(women & ~dies)  # the chance of these rows only
+    mothers = may_give_birth[draw_birth[may_give_birth]
+                             < birth_probability(persons.age[may_give_birth], d, share)]
+    children = newborns(state, mothers, d, rng)
     # deaths in the first year of life (ages are counted at the end of the year)
     infant_dies = rng.random(len(children)) < death_probability(children.age, children.sex, d)
 

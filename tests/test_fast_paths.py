@@ -896,3 +896,17 @@ def test_chances_of_some_rows_or_looked_up_equal_the_rule_over_everyone(world):
                       b.school_children_factor, 1.0)
     chance = residence_permit.take_up_probability(state, p)
     assert chance.tobytes() == np.minimum(b.take_up * factor, 1.0).tobytes()
+
+
+def test_hukou_snapshot_of_rows_in_id_order_equals_the_sorted_snapshot(world):
+    t = world[0].persons.take(np.arange(len(world[0].persons)))
+    assert (np.diff(t.id) > 0).all()  # a run's rows are in id order
+    shuffled = t.take(np.random.default_rng(2).permutation(len(t)))
+    for persons in (t, shuffled):
+        snap = eligibility.HukouSnapshot.of(persons)
+        order = np.argsort(persons.id)
+        urban = persons.hukou_urban & (persons.hukou_area >= 0)
+        assert np.array_equal(snap.ids, persons.id[order])
+        assert np.array_equal(snap.urban_in_panjin, urban[order])
+        assert np.array_equal(snap.hukou_area, persons.hukou_area[order])
+        assert not np.shares_memory(snap.hukou_area, persons.hukou_area)

@@ -910,3 +910,15 @@ def test_hukou_snapshot_of_rows_in_id_order_equals_the_sorted_snapshot(world):
         assert np.array_equal(snap.urban_in_panjin, urban[order])
         assert np.array_equal(snap.hukou_area, persons.hukou_area[order])
         assert not np.shares_memory(snap.hukou_area, persons.hukou_area)
+
+
+def test_past_retirement_age_by_sex_equals_the_comparison_with_the_retirement_ages(world):
+    from sim.pipeline import life_course
+
+    state, p, _ = world
+    t = state.persons.take(np.arange(len(state.persons)))
+    w = p.life_course.work
+    t.age[:] = np.random.default_rng(8).integers(40, 70, len(t))  # around both ages
+    plain = t.age >= np.where(t.sex == 1, w.retirement_age_men, w.retirement_age_women)
+    fast = life_course.past_retirement_age(t, w)
+    assert plain.any() and (~plain).any() and np.array_equal(fast, plain)

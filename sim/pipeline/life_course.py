@@ -45,9 +45,12 @@ def pupils(persons: Persons, p: YearParameters, rows: np.ndarray | None = None) 
     return (age >= first) & (age < end)
 
 
-def retirement_age(sex: np.ndarray, w) -> np.ndarray:
-    """Age at which work stops, by sex (``w`` = life_course.work parameters)."""
-    return np.where(sex == 1, w.retirement_age_men, w.retirement_age_women)
+def past_retirement_age(persons: Persons, w: Any) -> np.ndarray:
+    """Who is at or past the age at which work stops, by sex (``w`` = life_course.work
+    parameters): the ages compared in their own dtype, not with a column of retirement
+    ages."""
+    return np.where(persons.sex == 1, persons.age >= w.retirement_age_men,
+                    persons.age >= w.retirement_age_women)
 
 
 def leave_school(state: State, lc: Any, rng: np.random.Generator) -> None:
@@ -63,7 +66,7 @@ def leave_school(state: State, lc: Any, rng: np.random.Generator) -> None:
 
 
 def retire(persons: Persons, lc: Any, past_age: np.ndarray) -> np.ndarray:
-    """Workers past retirement age (``past_age``: at or above `retirement_age`) stop work
+    """Workers past retirement age (``past_age``: `past_retirement_age`) stop work
     (farmers at ``farming_stop_age``); everyone past retirement age stops contributing, and
     those with enough cumulative contribution years draw an employee pension. Returns who
     stopped working this year."""
@@ -107,7 +110,7 @@ def work_transitions(state: State, lc: Any, rng: np.random.Generator) -> None:
          w.flexible_enrolment_rate,
          np.where(in_town, w.farming_exit_rate_in_town, w.farming_exit_rate),
          e.founding_rate, e.tax_relief_share))
-    past_age = persons.age >= retirement_age(persons.sex, w)
+    past_age = past_retirement_age(persons, w)
     of_working_age = ((persons.age >= lc.schooling.ages[1]) & ~past_age
                       & ~persons.employee_pension)  # early retirees do not seek work
 

@@ -922,3 +922,14 @@ def test_past_retirement_age_by_sex_equals_the_comparison_with_the_retirement_ag
     plain = t.age >= np.where(t.sex == 1, w.retirement_age_men, w.retirement_age_women)
     fast = life_course.past_retirement_age(t, w)
     assert plain.any() and (~plain).any() and np.array_equal(fast, plain)
+
+
+def test_rules_evaluated_together_equal_each_rule_alone(world):
+    state, p, _ = world
+    together = eligibility.evaluate(state, p)
+    for code, rule in eligibility.RULES.items():
+        alone = rule(state, p)
+        assert np.array_equal(together[code].passed, alone.passed), code
+        assert together[code].holds.keys() == alone.holds.keys()
+        for name, holds in alone.holds.items():
+            assert np.array_equal(together[code].holds[name], holds), (code, name)

@@ -98,7 +98,18 @@ class Eligibility:
         return [name for name, ok in self.holds.items() if not ok[row]]
 
 
-Rule = Callable[[State, Any], Eligibility]
+Rule = Callable[..., Eligibility]  # rule(state, p, shared=None)
+Shared = dict[Any, Any]  # conditions several rules read, computed once per `evaluate`
+
+
+def _once(shared: Shared | None, key: Any, compute: Callable[[], Any]) -> Any:
+    """``compute()``, or the value another rule of the same `evaluate` computed already
+    (``shared``: the rules read one unchanged state, and no rule changes a condition)."""
+    if shared is None:
+        return compute()
+    if key not in shared:
+        shared[key] = compute()
+    return shared[key]
 
 
 def _codes(names: tuple[str, ...] | list[str], table: tuple[str, ...]) -> list[int]:
@@ -143,23 +154,27 @@ def registration_possible(state: State, p: YearParameters) -> np.ndarray:
     return possible[state.persons.household]
 
 
-def _stable_residence(state: State, tenures: tuple[str, ...]) -> np.ndarray:
-    return one_of(state.household_of("tenure"), _codes(tenures, TENURE))
+def _stable_residence(state: State, tenures: tuple[str, ...], shared: Shared | None = None
+                      ) -> np.ndarray:
+    return _once(shared, ("stable_residence", tuple(tenures)), lambda: one_of(
+        _once(shared, "tenure", lambda: state.household_of("tenure")), _codes(tenures, TENURE)))
 
 
-def town(state: State, p: YearParameters) -> Eligibility:
+def town(state: State, p: YearParameters, shared: Shared | None = None) -> Eligibility:
     """Clause 四: legal stable residence (owned or rented) in the county-seat town (县政府驻地镇)
-    or another designated town (建制镇) is enough."""
+    or another designated town (建制镇) is enough. ``shared``: see `evaluate`."""
     persons = state.persons
     return Eligibility.of({
-        **_open_to(persons),
+        **_once(shared, "open_to", lambda: _open_to(persons)),
         "lives_in_town": one_of(persons.place, (COUNTY_SEAT_TOWN, DESIGNATED_TOWN)),
-        "stable_residence": _stable_residence(state, p.policy.town.residence_tenures),
-        "registration_place": registration_possible(state, p),
+        "stable_residence": _stable_residence(state, p.policy.town.residence_tenures, shared),
+        "registration_place": _once(shared, "registration_place",
+                                    lambda: registration_possible(state, p)),
     })
 
 
-def urban_district(state: State, p: YearParameters) -> Eligibility:
+def urban_district(state: State, p: YearParameters, shared: Shared | None = None
+                   ) -> Eligibility:
     """Clause 五: in the urban districts (城区), legal stable job and residence (含租赁) and urban
     social insurance "as the state requires" (按照国家规定).
 
@@ -167,15 +182,17 @@ def urban_district(state: State, p: YearParameters) -> Eligibility:
     whose urban districts hold 0.5–1 million people (Panjin's class, our reading) ask at most
     3 years of insurance; ``insurance_years = 1`` means "enrolled now" (counts include this
     year), more means enrolled now with that many cumulative years; 0 asks no insurance.
+    ``shared``: see `evaluate`.
     """
     persons = state.persons
     ud = p.policy.urban_district
     holds = {
-        **_open_to(persons),
+        **_once(shared, "open_to", lambda: _open_to(persons)),
         "lives_in_urban_district": persons.place == URBAN_DISTRICT,
-        "stable_residence": _stable_residence(state, ud.residence_tenures),
+        "stable_residence": _stable_residence(state, ud.residence_tenures, shared),
         "residence_years": persons.residence_years >= ud.residence_years,
-        "registration_place": registration_possible(state, p),
+        "registration_place": _once(shared, "registration_place",
+                                    lambda: registration_possible(state, p)),
     }
     if ud.requires_stable_job:
         holds["stable_job"] = stable_job(persons)
@@ -185,11 +202,11 @@ def urban_district(state: State, p: YearParameters) -> Eligibility:
     return Eligibility.of(holds)
 
 
-def talent(state: State, p: YearParameters) -> Eligibility:
+def talent(state: State, p: YearParameters, shared: Shared | None = None) -> Eligibility:
     """Clause 六: a graduate of college or technical secondary school (大中专; 技校/职高 only with
     a primary vocational qualification 初级工及以上职业资格) formally hired (正式聘用) by a
     legal-person employer (法人单位; an individual business 个体工商户 is not one) on a labour
-    contract filed with the HR bureau. Settles alone (本人落户)."""
+    contract filed with the HR bureau. Settles alone (本人落户). ``shared``: see `evaluate`."""
     persons = state.persons
     tp = p.policy.talent
     qualifying = _codes(tp.education, EDUCATION)
@@ -202,7 +219,7 @@ def talent(state: State, p: YearParameters) -> Eligibility:
         cert_ok = np.ones(len(persons), bool)
     employee = persons.employment == EMPLOYED
     return Eligibility.of({
-        **_open_to(persons),
+        **_once(shared, "open_to", lambda: _open_to(persons)),
         "education": education_ok,
         "vocational_cert": cert_ok,
         "labour_contract": employee & persons.labour_contract,
@@ -210,15 +227,15 @@ def talent(state: State, p: YearParameters) -> Eligibility:
     })
 
 
-def investment(state: State, p: YearParameters) -> Eligibility:
+def investment(state: State, p: YearParameters, shared: Shared | None = None) -> Eligibility:
     """Clause 七: legal representative (法定代表人) of an enterprise with fixed premises, a business
     licence and 1+ year of tax receipts *or* proof of tax relief (纳税凭证或减免税证明); no minimum
     investment (取消投资金额的限制). A scenario's minimum (before 2016) is compared with the
-    capital the representative invested (``investment``)."""
+    capital the representative invested (``investment``). ``shared``: see `evaluate`."""
     persons = state.persons
     ip = p.policy.investment
     return Eligibility.of({
-        **_open_to(persons),
+        **_once(shared, "open_to", lambda: _open_to(persons)),
         "enterprise_rep": persons.enterprise_rep,
         "business_premises": persons.business_premises,
         "business_licence": persons.business_licence,
@@ -241,8 +258,12 @@ BRINGS_FAMILY: dict[int, bool] = {TOWN: True, URBAN_DISTRICT_CHANNEL: True, TALE
 
 
 def evaluate(state: State, p: YearParameters) -> dict[int, Eligibility]:
-    """Every channel's rule on every person."""
-    return {code: rule(state, p) for code, rule in RULES.items()}
+    """Every channel's rule on every person. The conditions several rules read (living in
+    Panjin and not urban hukou there, the household's tenure, stable residence, the
+    registration place) are computed once for all four (``shared``), not once per rule:
+    the same arrays, read by every rule."""
+    shared: Shared = {}
+    return {code: rule(state, p, shared) for code, rule in RULES.items()}
 
 
 # Family rule. Roles are relative to the household head, so for a non-head applicant we map

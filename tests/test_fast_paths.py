@@ -933,3 +933,15 @@ def test_rules_evaluated_together_equal_each_rule_alone(world):
         assert together[code].holds.keys() == alone.holds.keys()
         for name, holds in alone.holds.items():
             assert np.array_equal(together[code].holds[name], holds), (code, name)
+
+
+def test_renting_with_stable_job_per_household_equals_the_rule_per_person(world):
+    from sim.population import EMPLOYED, RENT, URBAN_PLACES
+
+    state, p, _ = world
+    t = state.persons
+    groups = state.by_household
+    plain = (groups.project(groups.any((t.employment == EMPLOYED) & t.labour_contract))
+             & (state.household_of("tenure") == RENT) & one_of(t.place, URBAN_PLACES))
+    fast = services.CONDITIONS["housing_security"](state, p.services.housing_security)
+    assert plain.any() and np.array_equal(fast, plain)

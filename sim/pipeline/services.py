@@ -140,10 +140,13 @@ def permit_conditions_met(state: State, p: YearParameters, rows: np.ndarray | No
     """
     rp = p.policy.residence_permit
     t = state.persons
+    groups = state.by_household
     insured_years = np.where(_of(t.insured, rows), _of(t.insurance_years, rows), 0)
-    return (household_any(state, _of(t.residence_years, rows)
-                          >= rp.conditional_residence_years, rows)
-            & household_any(state, insured_years >= rp.conditional_insurance_years, rows))
+    # both conditions per household, then one projection onto the members (the AND of
+    # two `household_any`, with one gather over the persons instead of two)
+    return groups.project(
+        groups.any(_of(t.residence_years, rows) >= rp.conditional_residence_years, rows=rows)
+        & groups.any(insured_years >= rp.conditional_insurance_years, rows=rows), rows)
 
 
 def _check_names(names: Sequence[str], where: str) -> None:
@@ -271,9 +274,10 @@ def _renting_with_stable_job(state: State, ps: Any) -> np.ndarray:
     towns with a member in stable contracted work (clause 十三)."""
     t = state.persons
     groups = state.by_household
-    stable = groups.project(groups.any((t.employment == EMPLOYED) & t.labour_contract))
-    return (stable & (state.household_of("tenure") == RENT)
-            & one_of(t.place, URBAN_PLACES))
+    # renting with a stable job decided per household, then one projection onto the members
+    renting_stable = (groups.any((t.employment == EMPLOYED) & t.labour_contract)
+                      & (state.households.tenure == RENT))
+    return groups.project(renting_stable) & one_of(t.place, URBAN_PLACES)
 
 
 def _settling_this_year(state: State, ps: Any) -> np.ndarray:

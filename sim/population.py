@@ -607,11 +607,14 @@ class State:
         p = self.persons
         return (p.role == HEAD) & (p.hukou_area == OUTSIDE) & (p.area >= 0)
 
+    def income_per_member(self) -> np.ndarray:
+        """Household disposable income per member, per household (yuan/year)."""
+        return self.households.income / np.maximum(self.by_household.count(), 1)
+
     def income_per_person(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Household disposable income per member, per person (yuan/year); of the persons
         ``rows`` only, if given."""
-        groups = self.by_household
-        return groups.project(self.households.income / np.maximum(groups.count(), 1), rows)
+        return self.by_household.project(self.income_per_member(), rows)
 
 
 def copy_land_rights(target: Households, source: Households, rows: np.ndarray) -> None:

@@ -945,3 +945,18 @@ def test_renting_with_stable_job_per_household_equals_the_rule_per_person(world)
              & (state.household_of("tenure") == RENT) & one_of(t.place, URBAN_PLACES))
     fast = services.CONDITIONS["housing_security"](state, p.services.housing_security)
     assert plain.any() and np.array_equal(fast, plain)
+
+
+def test_means_test_per_household_equals_the_comparison_per_person(world):
+    from sim.population import VILLAGE
+
+    state, p, _ = world
+    ps = p.services.minimum_living_allowance
+    t = state.persons
+    for urban, rural in ((ps.income_standard, ps.income_standard_rural), (9000.0, 4000.0)):
+        standard = np.where(t.place == VILLAGE, rural, urban)
+        plain = state.income_per_person() < standard
+        fast = services.CONDITIONS["minimum_living_allowance"](
+            state, type("Standards", (), {"income_standard": urban,
+                                          "income_standard_rural": rural}))
+        assert plain.any() and (~plain).any() and np.array_equal(fast, plain)

@@ -263,10 +263,16 @@ def _no_employee_pension(state: State, ps: Any) -> np.ndarray:
 def _income_below_standard(state: State, ps: Any) -> np.ndarray:
     """The minimum living allowance (低保) is means-tested: household income per person
     below the standard of the place of residence (urban in towns, rural in villages),
-    whatever the hukou, so settling changes who is entitled, not who is poor."""
-    standard = np.where(state.persons.place == VILLAGE, ps.income_standard_rural,
-                        ps.income_standard)
-    return state.income_per_person() < standard
+    whatever the hukou, so settling changes who is entitled, not who is poor.
+
+    Decided per household against both standards (bit 1: below the urban one, bit 2: below
+    the rural one), then one byte per member picks the bit of their place: the same
+    comparisons, without a float column of incomes and one of standards per person."""
+    income = state.income_per_member()
+    below = ((income < ps.income_standard).view(np.uint8)
+             | (income < ps.income_standard_rural).view(np.uint8) << np.uint8(1))
+    village = (state.persons.place == VILLAGE).view(np.uint8)
+    return (state.by_household.project(below) >> village & np.uint8(1)).view(bool)
 
 
 def _renting_with_stable_job(state: State, ps: Any) -> np.ndarray:

@@ -465,6 +465,10 @@ def test_weighted_count_of_a_rare_condition_equals_the_dense_sum_exactly(share):
     condition = rng.random(20_000) < share
     assert np.array_equal(services._weighted_count(cell, weight, condition, 500),
                           np.bincount(cell, weights=weight * condition, minlength=500))
+    one = float(np.float32(1 / 0.03))  # agents of one weight: counted, times the weight
+    same = np.full(20_000, one)
+    assert (services._weighted_count(cell, one, condition, 500).tobytes()
+            == np.bincount(cell, weights=same * condition, minlength=500).tobytes())
 
 
 def test_a_rare_condition_of_use_costs_its_persons_only(world):

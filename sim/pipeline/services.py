@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.areas import load_areas
-from sim.pipeline import Flows, area_index, sum_by_area
+from sim.pipeline import Flows, area_index, sum_by_area, uniform_weight
 from sim.population import (
     CHILD,
     EMPLOYED,
@@ -429,12 +429,17 @@ class _Cells:
                 + _of(self._flags, rows))
 
 
-def _weighted_count(cell: np.ndarray, weight: np.ndarray, condition: np.ndarray,
+def _weighted_count(cell: np.ndarray, weight: np.ndarray | float, condition: np.ndarray,
                     n_cells: int) -> np.ndarray:
     """The weight of the persons meeting ``condition`` per cell (``cell`` of each person).
     A rare condition (the means test, housing) sums its persons only: the same sums, without
-    their zero terms."""
+    their zero terms. ``weight``: one per person, or the one weight every person carries
+    (`uniform_weight`: the persons are counted, times the weight: the same bits)."""
     rows = np.flatnonzero(condition)
+    if isinstance(weight, float):
+        counts = (np.bincount(cell[rows], minlength=n_cells) if 2 * rows.size < condition.size
+                  else np.bincount(cell, weights=condition, minlength=n_cells))
+        return counts * weight
     if 2 * rows.size < condition.size:
         return np.bincount(cell[rows], weights=weight[rows], minlength=n_cells)
     return np.bincount(cell, weights=weight * condition, minlength=n_cells)
@@ -453,10 +458,13 @@ def _costs(state: State, p: YearParameters, status: np.ndarray,
     """
     t = state.persons
     n = len(load_areas())
-    w = t.weight.astype(float)
+    # agents of one weight are counted (count × weight: the same bits), not weighed
+    w = uniform_weight(t.weight)
+    w = t.weight.astype(float) if w is None else w
     index = area_index(t.area, n)
     cells = _Cells(state, p, status, permit_conditions_met(state, p), index, n)
-    weight = np.bincount(cells.key, weights=w, minlength=cells.size)
+    weight = (np.bincount(cells.key, minlength=cells.size) * w if isinstance(w, float)
+              else np.bincount(cells.key, weights=w, minlength=cells.size))
     counterfactual = status if counterfactual is None else counterfactual
     changed = np.flatnonzero(status != counterfactual)
     now, before = cells.key[changed], cells.of(counterfactual[changed], changed)
@@ -470,7 +478,7 @@ def _costs(state: State, p: YearParameters, status: np.ndarray,
     now, before = position[now], position[before]
     weight = weight[cells.cells]
     rural = _rural(cells.status, cells.village)
-    w_changed, index_changed = w[changed], index[changed]
+    w_changed, index_changed = t.weight[changed].astype(float), index[changed]
     in_cell = None  # each person's position among the cells in use, once a condition needs it
     for service in SERVICES:
         possible, *rest = _base(p, service, cells.age, state.year)

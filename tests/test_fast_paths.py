@@ -806,6 +806,11 @@ def test_per_area_of_the_float32_weights_equals_their_float64_copy_bit_for_bit(s
     for v in (values, rng.random(4000)):  # rare and dense yes/no, and numbers
         assert (per_area(v, area, 5, weight).tobytes()
                 == per_area(v, area, 5, weight.astype(np.float64)).tobytes())
+    weight[:] = 1 / 0.03  # one weight: many rows are counted, times the weight
+    assert (per_area(values, area, 5, weight).tobytes()
+            == per_area(values, area, 5, weight.astype(np.float64)).tobytes())
+    assert (per_area(values, area.astype(np.int64), 5).tobytes()  # summed: not a byte code
+            == per_area(values, area, 5).tobytes())
 
 
 def test_fiscal_pupils_counted_once_equal_those_counted_by_each_use(world):

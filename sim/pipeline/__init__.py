@@ -56,7 +56,7 @@ def counts_by_area(area: np.ndarray, code: np.ndarray, n_codes: int, n_areas: in
     """Persons per area and code (``code`` in ``0..n_codes-1``, uint8), ``n_areas`` ×
     ``n_codes``, counted in one byte-sized key a person ((area + 1) × ``n_codes`` + code);
     rows outside Panjin are left out. None when the key does not fit a byte (too many
-    areas or codes): the caller sums weights instead.
+    areas or codes, or area codes wider than a byte): the caller sums weights instead.
 
     With `uniform_weight`, count × weight is the weighted sum to the bit, at a pass over
     bytes instead of over 8-byte area indices and weights.
@@ -65,8 +65,8 @@ def counts_by_area(area: np.ndarray, code: np.ndarray, n_codes: int, n_areas: in
     ...                2, 2).tolist()
     [[0, 1], [1, 1]]
     """
-    if n_codes * (n_areas + 1) > BYTE_KEYS:
-        return None
+    if n_codes * (n_areas + 1) > BYTE_KEYS or area.dtype.itemsize != 1:
+        return None  # (a wider area code could wrap in a byte)
     key = area.astype(np.uint8) + np.uint8(1)  # OUTSIDE (-1) becomes 0, the bin left out
     key[key > n_areas] = 0
     key *= np.uint8(n_codes)
@@ -103,6 +103,13 @@ def per_area(values: np.ndarray, area: np.ndarray, n_areas: int,
             w = np.ones(rows.size) if weights is None else weights[rows]
             return sum_by_area(area_index(area[rows], n_areas) if index is None
                                else index[rows], w, n_areas)
+        # many rows (the residents): counted per area, times the one weight they all
+        # carry (`uniform_weight`: the same bits), where the key fits a byte
+        weight = 1.0 if weights is None else uniform_weight(weights)
+        counts = (None if weight is None or index is not None
+                  else counts_by_area(area, values.view(np.uint8), 2, n_areas))
+        if counts is not None:
+            return counts[:, 1] * weight
         w = values.astype(np.float64) if weights is None else np.where(values, weights, 0.0)
     else:
         w = values if weights is None else values * np.asarray(weights, np.float64)

@@ -196,7 +196,8 @@ def choice_by_group(rng: np.random.Generator, table: np.ndarray,
     u = rng.random(len(group))
     # the number of cumulative shares below each draw, counted one share of its group at a
     # time: the count of ``u > cum[group]`` without a row of shares per draw (a table of
-    # draws × categories: 100 against 45 ms for 1.5 million draws)
+    # draws × categories: 106-117 against 63-65 ms for 1.5 million draws of 6 categories,
+    # the draws included)
     if len(group) and (group.min() < 0 or group.max() >= len(cum)):
         raise IndexError(f"choice_by_group: a group outside the table's {len(cum)} rows")
     out = np.zeros(len(group), np.int16)

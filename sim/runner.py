@@ -405,22 +405,37 @@ def execute(scenario: Scenario, workers: int = 1, progress: bool = True,
 
 
 def write_folder(folder: Path, frame: pd.DataFrame, manifest: dict[str, Any],
-                 extras: Callable[[pd.DataFrame, dict, Path], None] | None = None) -> None:
+                 extras: Callable[..., None] | None = None) -> None:
     """Write a run folder from a finished run: ``indicators.csv``, ``validation.csv``,
-    ``manifest.json``, then ``extras(frame, manifest, folder)`` (charts, workbook).
+    ``manifest.json``, and ``extras(frame, manifest, folder, tables=...)`` (charts,
+    workbook).
+
+    ``tables`` writes the three files and returns their paths: ``extras`` may call it
+    while its chart workers draw, so that the tables do not wait for the charts nor the
+    charts for the tables; they are written here if it does not.
 
     With several runs (replicates, or posterior draws × replicates) it also writes
     ``indicators_summary.csv`` (`sim.study.summary.summarize`).
     """
-    frame.to_csv(folder / "indicators.csv", index=False)
-    if manifest["runs"] > 1:
-        summarize(frame).to_csv(folder / "indicators_summary.csv", index=False)
-    validation_table(frame, fitted_through(manifest)).to_csv(folder / "validation.csv",
-                                                             index=False)
-    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2,
-                                                     default=_json_default), encoding="utf-8")
+    written: list[Path] = []
+
+    def tables() -> list[Path]:
+        if not written:
+            written.append(folder / "indicators.csv")
+            frame.to_csv(written[-1], index=False)
+            if manifest["runs"] > 1:
+                written.append(folder / "indicators_summary.csv")
+                summarize(frame).to_csv(written[-1], index=False)
+            written.append(folder / "validation.csv")
+            validation_table(frame, fitted_through(manifest)).to_csv(written[-1], index=False)
+            written.append(folder / "manifest.json")
+            written[-1].write_text(json.dumps(manifest, ensure_ascii=False, indent=2,
+                                              default=_json_default), encoding="utf-8")
+        return written
+
     if extras is not None:
-        extras(frame, manifest, folder)
+        extras(frame, manifest, folder, tables=tables)
+    tables()
 
 
 def write_run(scenario: Scenario, folder: Path, workers: int = 1, progress: bool = True,

@@ -40,6 +40,41 @@ def test_run_writes_a_complete_run_folder(scenario, tmp_path):
     assert {"observed", "model", "source"} <= set(validation.columns)
 
 
+def test_run_says_each_file_as_it_is_written(scenario, tmp_path, capsys):
+    """Every file of the run folder, the tables too (written while the charts draw), is
+    announced once on stderr, and each announced file exists."""
+    out = tmp_path / "run"
+    assert main(["run", str(scenario), "--out", str(out)]) == 0
+    announced = [line.split()[1] for line in capsys.readouterr().err.splitlines()
+                 if line.startswith("  wrote ")]
+    expected = {"indicators.csv", "validation.csv", "manifest.json", "budget.xlsx"}
+    assert expected <= set(announced) and len(announced) == len(set(announced))
+    assert {a for a in announced if a.startswith("charts/")} == {
+        f"charts/{p.name}" for p in (out / "charts").iterdir()}
+    assert all((out / a).is_file() for a in announced)
+
+
+def test_tables_written_once_whether_or_not_the_outputs_write_them(tmp_path):
+    """`write_folder` writes the tables itself when its extras do not call ``tables``,
+    and does not write them twice when they do."""
+    from output_fixtures import make_indicators
+
+    from sim.runner import write_folder
+
+    frame = make_indicators(replicates=2)
+    manifest = {"runs": 2, "calibration": None}
+    calls: list[list] = []
+    for name, extras in [("silent", lambda *a, **k: None),
+                         ("calling", lambda *a, tables, **k: calls.append(tables()))]:
+        folder = tmp_path / name
+        folder.mkdir()
+        write_folder(folder, frame, manifest, extras)
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "indicators.csv", "indicators_summary.csv", "manifest.json", "validation.csv"]
+    assert [p.name for p in calls[0]] == ["indicators.csv", "indicators_summary.csv",
+                                          "validation.csv", "manifest.json"]
+
+
 def test_never_overwrites_an_earlier_run(scenario, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", str(scenario), "--out", str(out), "--quiet"]) == 0

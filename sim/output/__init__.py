@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,12 +24,15 @@ if TYPE_CHECKING:  # the command line imports this module: keep its start light
 
 
 def write_outputs(frame: pd.DataFrame, manifest: dict, folder: Path, money: str = "wan",
-                  svg: bool = False, quiet: bool = False) -> None:
+                  svg: bool = False, quiet: bool = False,
+                  tables: Callable[[], list[Path]] | None = None) -> None:
     """Write the charts (``charts/``) and the budget workbook (``budget.xlsx``) of a run
-    into ``folder``; a run folder is complete only with both. Each file is reported on
-    stderr as it is written unless ``quiet``; ``money`` and ``svg`` are the options of
-    ``hukou-sim run``. An import failure of the chart or workbook code is an error, never a
-    silent skip."""
+    into ``folder``; a run folder is complete only with both. ``tables`` (from
+    `sim.runner.write_folder`) writes the run's CSV files and manifest: it runs here,
+    with the workbook, while the chart workers draw. Each file is reported on stderr as
+    it is written unless ``quiet``; ``money`` and ``svg`` are the options of ``hukou-sim
+    run``. An import failure of the chart or workbook code is an error, never a silent
+    skip."""
     from sim.output.charts import write_charts
     from sim.output.workbook import write_workbook
 
@@ -39,7 +43,11 @@ def write_outputs(frame: pd.DataFrame, manifest: dict, folder: Path, money: str 
             print(f"  wrote {path.relative_to(folder)}  {time.perf_counter() - started:5.1f} s",
                   file=sys.stderr, flush=True)
 
+    def meanwhile() -> None:
+        for path in tables() if tables is not None else []:
+            wrote(path)
+        wrote(write_workbook(frame, manifest, folder / "budget.xlsx", money=money))
+
     write_charts(frame, manifest, folder / "charts", lang=manifest["lang"],
                  formats=("png", "svg") if svg else ("png",), progress=wrote,
-                 meanwhile=lambda: wrote(write_workbook(frame, manifest, folder / "budget.xlsx",
-                                                        money=money)))
+                 meanwhile=meanwhile)

@@ -196,6 +196,12 @@ def _stacked_multiples(df: pd.DataFrame, run: Run, title: str,
 
 CHARTS = ("population", "urbanization", "settlements", "residence_permits",
           "cost_by_service", "cost_by_payer", "fiscal_gap")
+# The order the workers take the charts in: longest first, so that two workers finish
+# together (CPU s per chart at scale 1.0 and 0.1, one and five replicates, 20:03–20:05 UTC
+# 28 Nov: fiscal gap 1.15–1.25, cost by service 1.20–1.31, population 1.07–1.24, the
+# others 0.72–0.89); saves ~0.2 s of the seven charts' ~3.8 s on two workers.
+_LONGEST_FIRST = ("cost_by_service", "fiscal_gap", "population", "settlements",
+                  "cost_by_payer", "urbanization", "residence_permits")
 
 
 def write_charts(indicators: pd.DataFrame, manifest: dict, out_dir: Path,
@@ -236,7 +242,8 @@ def write_charts(indicators: pd.DataFrame, manifest: dict, out_dir: Path,
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(_draw_one, *job): job[-1] for job in jobs}
+            futures = {pool.submit(_draw_one, *job): job[-1]
+                       for job in sorted(jobs, key=lambda job: _LONGEST_FIRST.index(job[-1]))}
             if meanwhile is not None:
                 meanwhile()
             for future in as_completed(futures):

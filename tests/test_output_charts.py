@@ -87,6 +87,29 @@ def test_small_scale_warning_and_reform_mark(tmp_path: Path) -> None:
     assert any("above 0: shortfall" in t.get_text() for t in gap.legends[0].get_texts())
 
 
+def test_fiscal_gap_bars_are_the_mean_gap_from_zero_named_last(tmp_path: Path) -> None:
+    """The gap bars (one collection a panel) span 0 to each year's mean gap, keep 0 as the
+    axis' edge as `Axes.bar` did, and are the legend's last entry."""
+    from matplotlib.collections import PolyCollection
+
+    from sim.output.charts import draw_chart
+
+    df, manifest = read_run(write_run(tmp_path / "run", replicates=2,
+                                      years=range(2015, 2019)))
+    fig = draw_chart(df, manifest, "fiscal_gap")
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "above 0: shortfall" in texts[-1] and len(texts) >= 3
+    city = fig.axes[0]
+    bars = [c for c in city.collections
+            if isinstance(c, PolyCollection) and c.get_label() == texts[-1]]
+    assert len(bars) == 1 and 0 in bars[0].sticky_edges.y
+    stats = summarize(tidy(df), "fiscal_gap", "panjin")
+    tops = [path.vertices[1, 1] for path in bars[0].get_paths()]
+    units = [f for f in (1.0, 1e4, 1e8) if list(stats["mean"] / f) == pytest.approx(tops)]
+    assert len(units) == 1 and any(tops)      # the mean gap in the chart's unit
+    assert [path.vertices[0, 1] for path in bars[0].get_paths()] == [0.0] * len(tops)
+
+
 def test_english_charts_have_no_missing_glyphs(english: tuple[list[Path], list[str]]) -> None:
     # Channel labels carry clause numerals (四, 五 …): the CJK font is the fallback.
     _, messages = english

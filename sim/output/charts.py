@@ -147,8 +147,12 @@ def _line_multiples(df: pd.DataFrame, run: Run, title: str, series: Sequence[_Se
     for n, (ax, area) in enumerate(zip(axes, areas, strict=True)):
         if bars is not None:
             stats = summarize(bars.rows(sub), bars.indicator, area)
-            ax.bar(stats["year"], stats["mean"] / scale.factor, color=bars.color,
-                   alpha=0.45, width=0.7, label=bars.label)
+            years = stats["year"].to_numpy(float)
+            # One collection, not `Axes.bar`'s patch per bar (a fifth of the chart's
+            # time); the same pixels: rising from 0 with no margin below, as bars do.
+            stacked_bar(ax, years, stats["mean"].to_numpy() / scale.factor,
+                        np.zeros(len(years)), bars.color, bars.label, width=0.7,
+                        alpha=0.45).sticky_edges.y.append(0)
             ax.axhline(0, color="0.3", lw=0.6)
         for s in series:
             stats = summarize(s.rows(sub), s.indicator, area)
@@ -161,7 +165,7 @@ def _line_multiples(df: pd.DataFrame, run: Run, title: str, series: Sequence[_Se
                            facecolor="white", edgecolor=s.color, lw=1.3, zorder=5,
                            label=labels.text("observed", run.lang))
         run.finish(ax, scale, area, n)
-    add_legend(fig, axes)
+    add_legend(fig, axes, last=bars.label if bars else None)  # where Axes.bar put them
     return fig
 
 

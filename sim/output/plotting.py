@@ -193,16 +193,19 @@ def finish_axis(ax: Axes, scale: Scale, lang: str, title: str, ylabel: bool) -> 
         ax.set_ylabel(scale.unit(lang))
 
 
-def add_legend(fig: Figure, axes: Sequence[Axes], reverse: bool = False) -> None:
+def add_legend(fig: Figure, axes: Sequence[Axes], reverse: bool = False,
+               last: str | None = None) -> None:
     """One legend for the figure, outside the panels on the right, without duplicates.
 
-    ``reverse`` lists the entries bottom-up, to match the order of stacked bars. A
-    single line needs no legend: the title names it.
+    ``reverse`` lists the entries bottom-up, to match the order of stacked bars; the
+    entry labelled ``last`` comes last. A single line needs no legend: the title names it.
     """
     seen: dict[str, object] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, handle)
+    if last in seen:
+        seen[last] = seen.pop(last)
     if len(seen) > 1 or (seen and reverse):
         order = list(seen)[::-1] if reverse else list(seen)
         fig.legend([seen[k] for k in order], order, loc="outside right upper")
@@ -248,8 +251,9 @@ def warn_panel(ax: Axes, text: str) -> None:
 
 
 def stacked_bar(ax: Axes, x: np.ndarray, heights: np.ndarray, bottom: np.ndarray,
-                color: str, label: str, width: float = 0.75) -> None:
-    """One layer of a stacked bar chart as a single collection of rectangles.
+                color: str, label: str, width: float = 0.75,
+                alpha: float | None = None) -> PolyCollection:
+    """One layer of a stacked bar chart as a single collection of rectangles; returned.
 
     Drawn as one `PolyCollection` rather than with ``Axes.bar``, which makes a patch
     per bar: a run's cost chart has thousands of bars, and patches made the charts
@@ -259,6 +263,9 @@ def stacked_bar(ax: Axes, x: np.ndarray, heights: np.ndarray, bottom: np.ndarray
     top = bottom + heights
     boxes = np.stack([np.column_stack([left, bottom]), np.column_stack([left, top]),
                       np.column_stack([right, top]), np.column_stack([right, bottom])], axis=1)
-    ax.add_collection(PolyCollection(boxes, facecolors=color, edgecolors="none", label=label))
+    layer = PolyCollection(boxes, facecolors=color, edgecolors="none", label=label,
+                           alpha=alpha)
+    ax.add_collection(layer)
     ax.update_datalim(np.column_stack([np.r_[left, right], np.r_[bottom, top]]))
     ax.autoscale_view()
+    return layer

@@ -23,6 +23,12 @@ ByArea = dict[tuple[str, str], np.ndarray]
 Flows = ByArea  # a year's events by area
 
 
+def rows_of(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """``values`` of the persons ``rows`` (all of them when None, without a copy): how the
+    stages that may work on some rows only read a column."""
+    return values if rows is None else values[rows]
+
+
 def area_index(area: np.ndarray, n_areas: int) -> np.ndarray:
     """Area codes as bincount bins, with one overflow bin (``n_areas``) for rows
     outside Panjin; compute it once when many sums share the same rows."""

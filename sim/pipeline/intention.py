@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.pipeline import services
+from sim.pipeline import rows_of, services
 from sim.pipeline.life_course import pupils
 from sim.population import (
     LIAONING,
@@ -111,7 +111,7 @@ def peer_share(state: State, rows: np.ndarray | None = None) -> np.ndarray:
     """
     persons = state.persons
     settled = persons.settled_channel != NONE
-    village, area, origin = (_of(c, rows) for c in (persons.village, persons.area,
+    village, area, origin = (rows_of(c, rows) for c in (persons.village, persons.area,
                                                      persons.origin))
     out = np.zeros(len(village))
     in_village = np.flatnonzero(persons.village >= 0)
@@ -129,10 +129,6 @@ def peer_share(state: State, rows: np.ndarray | None = None) -> np.ndarray:
     sel = (origin != PANJIN) & (area >= 0)
     out[sel] = (done / np.maximum(members, 1))[area[sel].astype(int) * 3 + origin[sel]]
     return out
-
-
-def _of(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    return values if rows is None else values[rows]
 
 
 def awareness(year: int, b: Any) -> float:

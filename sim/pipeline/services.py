@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.areas import load_areas
-from sim.pipeline import Flows, area_index, sum_by_area, uniform_weight
+from sim.pipeline import Flows, area_index, rows_of, sum_by_area, uniform_weight
 from sim.population import (
     CHILD,
     EMPLOYED,
@@ -80,8 +80,9 @@ def status_of(state: State, rows: np.ndarray | None = None) -> np.ndarray:
     their registration, others permit holders or not: looked up from the three yes/no
     columns as one byte (passes over bytes, not over 8-byte codes)."""
     t = state.persons
-    flags = ((_of(t.hukou_area, rows) != OUTSIDE).view(np.uint8) * 4
-             | _of(t.hukou_urban, rows).view(np.uint8) * 2 | _of(t.permit, rows).view(np.uint8))
+    flags = ((rows_of(t.hukou_area, rows) != OUTSIDE).view(np.uint8) * 4
+             | rows_of(t.hukou_urban, rows).view(np.uint8) * 2
+             | rows_of(t.permit, rows).view(np.uint8))
     return _STATUS_BY_FLAGS[flags]
 
 
@@ -141,11 +142,11 @@ def permit_conditions_met(state: State, p: YearParameters, rows: np.ndarray | No
     rp = p.policy.residence_permit
     t = state.persons
     groups = state.by_household
-    insured_years = np.where(_of(t.insured, rows), _of(t.insurance_years, rows), 0)
+    insured_years = np.where(rows_of(t.insured, rows), rows_of(t.insurance_years, rows), 0)
     # both conditions per household, then one projection onto the members (the AND of
     # two `household_any`, with one gather over the persons instead of two)
     return groups.project(
-        groups.any(_of(t.residence_years, rows) >= rp.conditional_residence_years, rows=rows)
+        groups.any(rows_of(t.residence_years, rows) >= rp.conditional_residence_years, rows=rows)
         & groups.any(insured_years >= rp.conditional_insurance_years, rows=rows), rows)
 
 
@@ -161,11 +162,6 @@ def _unknown(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(n for n in names if n not in SERVICES)
 
 
-def _of(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    """``values`` of the persons ``rows`` (all persons when None, without a copy)."""
-    return values if rows is None else values[rows]
-
-
 def entitled(state: State, p: YearParameters, service: str, status: np.ndarray | None = None,
              conditions: np.ndarray | None = None, rows: np.ndarray | None = None
              ) -> np.ndarray:
@@ -179,11 +175,11 @@ def entitled(state: State, p: YearParameters, service: str, status: np.ndarray |
     t = state.persons
     rp = p.policy.residence_permit
     return entitled_of(
-        p, service, _of(status_of(state) if status is None else status, rows),
-        lambda: _of(permit_conditions_met(state, p) if conditions is None else conditions,
+        p, service, rows_of(status_of(state) if status is None else status, rows),
+        lambda: rows_of(permit_conditions_met(state, p) if conditions is None else conditions,
                     rows),
-        lambda: _of(t.school_years_local, rows) >= rp.exam_schooling_years,
-        _of(t.area, rows) != OUTSIDE)
+        lambda: rows_of(t.school_years_local, rows) >= rp.exam_schooling_years,
+        rows_of(t.area, rows) != OUTSIDE)
 
 
 # the statuses of the four entitlement lists, as row numbers: numpy reads a list of enum
@@ -237,7 +233,7 @@ def rural_standard(state: State, status: np.ndarray, rows: np.ndarray | None = N
     """Whose benefits follow the rural standard: rural hukou holders, and non-locals
     living in a village (assistance follows the place of residence). ``status`` has one
     value per person; ``rows`` as in `entitled`."""
-    return _rural(_of(status, rows), _of(state.persons.place, rows) == VILLAGE)
+    return _rural(rows_of(status, rows), rows_of(state.persons.place, rows) == VILLAGE)
 
 
 def _rural(status: np.ndarray, village: np.ndarray) -> np.ndarray:
@@ -351,9 +347,9 @@ def use_and_unit_cost(state: State, p: YearParameters, service: str, status: np.
     """
     possible, take_up, unit, unit_rural = (
         base if base is not None else service_base(state, p, service))
-    use = entitled(state, p, service, status, conditions, rows) & _of(possible, rows)
+    use = entitled(state, p, service, status, conditions, rows) & rows_of(possible, rows)
     return _use_and_unit(use, rural_standard(state, status, rows), take_up,
-                         _of(unit, rows), _of(unit_rural, rows))
+                         rows_of(unit, rows), rows_of(unit_rural, rows))
 
 
 def _use_and_unit(use: np.ndarray, rural: np.ndarray, take_up: float,
@@ -425,8 +421,8 @@ class _Cells:
     def of(self, status: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """The cells of the persons ``rows`` (default all) had they the status ``status``
         (one value per person in ``rows``)."""
-        return ((_of(self._area_age, rows) * len(STATUSES) + status) * self.FLAGS
-                + _of(self._flags, rows))
+        return ((rows_of(self._area_age, rows) * len(STATUSES) + status) * self.FLAGS
+                + rows_of(self._flags, rows))
 
 
 def _weighted_count(cell: np.ndarray, weight: np.ndarray | float, condition: np.ndarray,

@@ -483,8 +483,9 @@ def test_rows_give_the_full_computation_restricted_to_those_rows(seed):
     assert 10 < rows.size < len(s.persons) // 2
     np.testing.assert_array_equal(sv.status_of(s, rows), sv.status_of(s)[rows])
     years = s.persons.residence_years
-    np.testing.assert_array_equal(sv.household_any(s, years[rows] >= 3, rows),
-                                  sv.household_any(s, years >= 3)[rows])
+    groups = s.by_household
+    np.testing.assert_array_equal(groups.project(groups.any(years[rows] >= 3, rows=rows), rows),
+                                  groups.project(groups.any(years >= 3))[rows])
     np.testing.assert_array_equal(sv.permit_conditions_met(s, p, rows),
                                   sv.permit_conditions_met(s, p)[rows])
     for status in (sv.status_of(s), sv.counterfactual_status(s)):

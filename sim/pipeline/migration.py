@@ -263,9 +263,7 @@ def returns(state: State, m: Any, rng: np.random.Generator, flows: Flows, n_area
                                & (_draws(rng, persons) < m.return_rate) & ~just_left)
     ret_area = persons.hukou_area[returning]
     ret_place = np.where(persons.hukou_urban[returning], URBAN_DISTRICT, VILLAGE).astype(np.int8)
-    with_district = np.zeros(len(load_areas()), bool)  # anyone in the area's urban district
-    with_district[persons.area[(persons.place == URBAN_DISTRICT) & (persons.area >= 0)]] = True
-    no_district = ~with_district[ret_area]
+    no_district = urban_destinations(state)[0][ret_area] == 0  # nobody lives in one there
     ret_place[persons.hukou_urban[returning] & no_district] = COUNTY_SEAT_TOWN
     _move(state, returning, ret_area, ret_place)
     _flows(flows, "arrivals", "return", ret_area, persons.weight[returning], n_areas)

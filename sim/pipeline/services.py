@@ -118,16 +118,6 @@ def born_to_settlers(state: State) -> np.ndarray:
     return out
 
 
-def household_any(state: State, condition: np.ndarray, rows: np.ndarray | None = None
-                  ) -> np.ndarray:
-    """Whether any member of each person's household meets ``condition``, per person.
-    ``condition`` has one value per person, or per person of ``rows`` if given; ``rows``
-    must then hold every member of their households (as `intention.hukou_gain`'s members
-    do)."""
-    groups = state.by_household
-    return groups.project(groups.any(condition, rows=rows), rows)
-
-
 def permit_conditions_met(state: State, p: YearParameters, rows: np.ndarray | None = None
                           ) -> np.ndarray:
     """Whether the years conditions of clause 十一 are met for the conditional services.
@@ -135,7 +125,7 @@ def permit_conditions_met(state: State, p: YearParameters, rows: np.ndarray | No
     Family-based services (assistance, housing) follow the best-placed member of the
     household, so children and dependants qualify through the applicant. Insurance counts
     for a member who contributes now, with their cumulative contribution years. ``rows``
-    (whole households) evaluates only those persons, as in `household_any`. The best-placed
+    (whole households) evaluates only those persons, as `intention.hukou_gain` asks. The best-placed
     member meets a threshold when any member does: a scatter of the members who do, not a
     maximum over everyone (``ufunc.at``, 4× slower).
     """
@@ -144,7 +134,7 @@ def permit_conditions_met(state: State, p: YearParameters, rows: np.ndarray | No
     groups = state.by_household
     insured_years = np.where(rows_of(t.insured, rows), rows_of(t.insurance_years, rows), 0)
     # both conditions per household, then one projection onto the members (the AND of
-    # two `household_any`, with one gather over the persons instead of two)
+    # two projections, with one gather over the persons instead of two)
     return groups.project(
         groups.any(rows_of(t.residence_years, rows) >= rp.conditional_residence_years, rows=rows)
         & groups.any(insured_years >= rp.conditional_insurance_years, rows=rows), rows)

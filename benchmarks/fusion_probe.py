@@ -42,13 +42,15 @@ def fused_kernel():
 
     @numba.njit(cache=True)
     def key_and_count(index, age, status, village, conditions, schooled, n_ages, n_statuses,
-                      size):
+                      size, bits):
+        in_village, met, is_schooled, n_flags = bits  # `services._Cells`'s, not copies
         key = np.empty(index.size, np.int32)
         count = np.zeros(size, np.int64)
         for i in range(index.size):
-            flags = (4 if village[i] else 0) | (2 if conditions[i] else 0) | (
-                1 if schooled[i] else 0)
-            k = ((index[i] * n_ages + max(age[i], 0)) * n_statuses + status[i]) * 8 + flags
+            flags = (in_village if village[i] else 0) | (met if conditions[i] else 0) | (
+                is_schooled if schooled[i] else 0)
+            k = ((index[i] * n_ages + max(age[i], 0)) * n_statuses + status[i]) * n_flags \
+                + flags
             key[i] = k
             count[k] += 1
         return key, count
@@ -91,8 +93,9 @@ def main() -> int:
     key, count = numpy_chain(state, p, status, conditions, index, n)
     n_ages = int(t.age.max(initial=0)) + 1
     kernel = fused_kernel()
+    cells = services._Cells
     arguments = (index, t.age, status, village, conditions, schooled, n_ages, len(STATUSES),
-                 count.size)
+                 count.size, (cells.IN_VILLAGE, cells.MET, cells.SCHOOLED, cells.FLAGS))
     t0 = time.perf_counter()
     fused_key, fused_count = kernel(*arguments)
     first_s = time.perf_counter() - t0
